@@ -1,0 +1,240 @@
+{ lib, ... }:
+let
+  inherit (lib) mkOption types literalExpression;
+  pin = builtins.fromJSON (builtins.readFile ../../catalog/mattermost-pin.json);
+  smTypes = import ../types.nix { inherit lib; };
+in
+{
+  options.services.secureMattermost = {
+    enable = lib.mkEnableOption "a hardened, NIST SP 800-53 mapped Mattermost deployment";
+
+    mode = mkOption {
+      type = types.enum [
+        "kubernetes"
+        "baremetal"
+      ];
+      example = "kubernetes";
+      description = ''
+        Deployment target. `kubernetes` renders `values.yaml` for the official
+        `mattermost` Helm chart and a `Mattermost` custom resource for the operator;
+        `baremetal` renders `config.json`, a systemd unit and an nginx TLS proxy.
+      '';
+    };
+
+    domain = mkOption {
+      type = types.strMatching "([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]{2,63}";
+      example = "chat.example.com";
+      description = "Public DNS name users reach Mattermost at; the site URL is `https://<domain>`.";
+    };
+
+    siteName = mkOption {
+      type = types.strMatching ".{1,30}";
+      default = "Mattermost";
+      defaultText = literalExpression ''"Mattermost"'';
+      example = "Program Chat";
+      description = "Name shown in the web application (at most 30 characters).";
+    };
+
+    allowGuestUsers = mkOption {
+      type = types.bool;
+      default = false;
+      defaultText = literalExpression "false";
+      example = true;
+      description = "Allow guest accounts. `true` fails the policy check unless `justification.allowGuestUsers` is set.";
+    };
+
+    allowOpenSignup = mkOption {
+      type = types.bool;
+      default = false;
+      defaultText = literalExpression "false";
+      example = true;
+      description = "Allow self-registration without an invitation. `true` fails unless justified.";
+    };
+
+    airGapped = mkOption {
+      type = types.bool;
+      default = true;
+      defaultText = literalExpression "true";
+      example = false;
+      description = "The site has no egress to the Internet: every outbound call to vendor services must be off.";
+    };
+
+    replicas = mkOption {
+      type = types.ints.positive;
+      default = 1;
+      defaultText = literalExpression "1";
+      example = 3;
+      description = "Number of Mattermost application nodes. More than one needs shared file storage (S3 or NFS) and a licence with clustering.";
+    };
+
+    justification = mkOption {
+      type = types.attrsOf (
+        types.either types.str (
+          types.submodule {
+            options = {
+              reason = mkOption {
+                type = types.str;
+                example = "Partner agencies collaborate under ISA-2031";
+                description = "Why the deviation is acceptable.";
+              };
+              approvedBy = mkOption {
+                type = types.nullOr types.str;
+                default = null;
+                defaultText = literalExpression "null";
+                example = "ISSO J. Doe";
+                description = "Who accepted the risk.";
+              };
+              expires = mkOption {
+                type = types.nullOr (types.strMatching "[0-9]{4}-[0-9]{2}-[0-9]{2}");
+                default = null;
+                defaultText = literalExpression "null";
+                example = "2027-06-30";
+                description = "Date (YYYY-MM-DD) after which the waiver no longer counts.";
+              };
+              ticket = mkOption {
+                type = types.nullOr types.str;
+                default = null;
+                defaultText = literalExpression "null";
+                example = "POAM-1234";
+                description = "Change or POA&M ticket tracking the deviation.";
+              };
+            };
+          }
+        )
+      );
+      default = { };
+      defaultText = literalExpression "{ }";
+      example = literalExpression ''{ allowGuestUsers = { reason = "Scoped exception"; approvedBy = "ISSO"; expires = "2027-01-31"; }; }'';
+      description = ''
+        Justified deviations, keyed by catalog rule id (or, for rules tied to an
+        option, by the option name such as `allowGuestUsers`). A plain string is
+        the reason. Placeholders (empty, TODO, TBD, n/a, …), past expiry dates and
+        waivers of non-waivable rules are refused by the policy check.
+      '';
+    };
+
+    settings = mkOption {
+      type = smTypes.jsonValue;
+      default = { };
+      defaultText = literalExpression "{ }";
+      example = literalExpression "{ TeamSettings.SiteName = \"Ops\"; ServiceSettings.SessionLengthWebInHours = 8; }";
+      description = ''
+        Free-form Mattermost configuration merged over the hardened defaults. It is
+        checked against the same catalog, so it cannot weaken a rule without a
+        justification; keys unknown to the pinned Mattermost version are refused.
+        Secrets are refused here as everywhere else.
+      '';
+    };
+
+    mattermost = {
+      version = mkOption {
+        type = types.enum [ pin.version ];
+        default = pin.version;
+        defaultText = literalExpression (builtins.toJSON pin.version);
+        example = pin.version;
+        description = "Pinned Mattermost server release; the catalog and the known settings keys follow it.";
+      };
+      image = mkOption {
+        type = types.str;
+        default = "mattermost/mattermost-enterprise-edition";
+        defaultText = literalExpression ''"mattermost/mattermost-enterprise-edition"'';
+        example = "registry.example.mil/mattermost/mattermost-enterprise-edition";
+        description = "Container image repository (Kubernetes mode), typically a mirror inside the enclave.";
+      };
+      imageDigest = mkOption {
+        type = types.nullOr (types.strMatching "sha256:[0-9a-f]{64}");
+        default = null;
+        defaultText = literalExpression "null";
+        example = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        description = "Image digest to pin (Kubernetes mode). Unset leaves an advisory finding: tags are mutable.";
+      };
+    };
+
+    license = {
+      edition = mkOption {
+        type = types.enum [
+          "enterprise-advanced"
+          "enterprise"
+          "professional"
+          "entry"
+          "team"
+        ];
+        default = "enterprise";
+        defaultText = literalExpression ''"enterprise"'';
+        example = "team";
+        description = "Licensed edition. `team` means no licence: settings only a licence honours are reported as ineffective.";
+      };
+      file = smTypes.mkFileOption {
+        default = "/run/secrets/mattermost/license";
+        what = "the Mattermost licence";
+      };
+      kubernetesSecret = smTypes.mkKubernetesSecretOption {
+        name = "mattermost-license";
+        key = "license";
+        what = "the Mattermost licence";
+      };
+    };
+
+    classificationBanner = {
+      text = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        defaultText = literalExpression "null";
+        example = "UNCLASSIFIED//FOR OFFICIAL USE ONLY - authorised use only, monitored";
+        description = "Classification / system-use banner shown on every page. Unset leaves an advisory finding (AC-8).";
+      };
+      color = mkOption {
+        type = types.strMatching "#[0-9a-fA-F]{6}";
+        default = "#007a33";
+        defaultText = literalExpression ''"#007a33"'';
+        example = "#502b85";
+        description = "Banner background colour.";
+      };
+      textColor = mkOption {
+        type = types.strMatching "#[0-9a-fA-F]{6}";
+        default = "#ffffff";
+        defaultText = literalExpression ''"#ffffff"'';
+        example = "#000000";
+        description = "Banner text colour.";
+      };
+    };
+
+    kubernetes = {
+      namespace = mkOption {
+        type = types.str;
+        default = "mattermost";
+        defaultText = literalExpression ''"mattermost"'';
+        example = "chat";
+        description = "Namespace of the release (Kubernetes mode).";
+      };
+      ingressClassName = mkOption {
+        type = types.str;
+        default = "nginx";
+        defaultText = literalExpression ''"nginx"'';
+        example = "traefik";
+        description = "Ingress class (Kubernetes mode).";
+      };
+      tlsSecretName = mkOption {
+        type = types.str;
+        default = "mattermost-tls";
+        defaultText = literalExpression ''"mattermost-tls"'';
+        example = "chat-example-com-tls";
+        description = "Existing TLS Secret for the ingress (Kubernetes mode), e.g. issued by cert-manager.";
+      };
+    };
+
+    tls = {
+      certificateFile = mkOption {
+        type = smTypes.absolutePathString;
+        default = "/etc/ssl/mattermost/fullchain.pem";
+        defaultText = literalExpression ''"/etc/ssl/mattermost/fullchain.pem"'';
+        example = "/etc/pki/tls/certs/chat.pem";
+        description = "Certificate chain the nginx proxy serves (bare-metal mode).";
+      };
+      keyFile = smTypes.mkFileOption {
+        default = "/run/secrets/mattermost/tls.key";
+        what = "the proxy's TLS private key";
+      };
+    };
+  };
+}

@@ -1,0 +1,74 @@
+{ lib, ... }:
+let
+  inherit (lib) mkOption types literalExpression;
+  smTypes = import ../types.nix { inherit lib; };
+in
+{
+  options.services.secureMattermost.database = {
+    host = mkOption {
+      type = types.str;
+      default = "mattermost-postgresql";
+      defaultText = literalExpression ''"mattermost-postgresql"'';
+      example = "db.example.internal";
+      description = "PostgreSQL host (a Kubernetes Service name by default). TLS certificate checks are made against this name.";
+    };
+    port = mkOption {
+      type = types.port;
+      default = 5432;
+      defaultText = literalExpression "5432";
+      example = 6432;
+      description = "PostgreSQL port.";
+    };
+    name = mkOption {
+      type = types.str;
+      default = "mattermost";
+      defaultText = literalExpression ''"mattermost"'';
+      example = "chat";
+      description = "Database name.";
+    };
+    user = mkOption {
+      type = types.str;
+      default = "mattermost";
+      defaultText = literalExpression ''"mattermost"'';
+      example = "mmuser";
+      description = "Database role (not a secret).";
+    };
+    passwordFile = smTypes.mkFileOption {
+      default = "/run/secrets/mattermost/database-password";
+      what = "the database password";
+    };
+    kubernetesSecret = smTypes.mkKubernetesSecretOption {
+      name = "mattermost-database";
+      key = "DB_CONNECTION_STRING";
+      what = "the complete PostgreSQL connection string, password included (e.g. synced from Vault by External Secrets)";
+    };
+    sslMode = mkOption {
+      type = types.enum [
+        "disable"
+        "allow"
+        "prefer"
+        "require"
+        "verify-ca"
+        "verify-full"
+      ];
+      default = "verify-full";
+      defaultText = literalExpression ''"verify-full"'';
+      example = "verify-ca";
+      description = "libpq `sslmode`. Anything weaker than `verify-full` fails the policy check unless justified.";
+    };
+    caFile = mkOption {
+      type = types.nullOr smTypes.absolutePathString;
+      default = null;
+      defaultText = literalExpression "null";
+      example = "/etc/ssl/certs/db-ca.pem";
+      description = "CA bundle the database certificate is verified against. Unset uses the system trust store and leaves an advisory finding.";
+    };
+    postgresqlVersion = mkOption {
+      type = types.nullOr types.ints.positive;
+      default = null;
+      defaultText = literalExpression "null";
+      example = 16;
+      description = "Major version of the PostgreSQL server, as stated by the site. Unset leaves an advisory finding; below 14 fails.";
+    };
+  };
+}

@@ -1,0 +1,93 @@
+{ lib, ... }:
+let
+  inherit (lib) mkOption types literalExpression;
+  smTypes = import ../types.nix { inherit lib; };
+in
+{
+  options.services.secureMattermost.fileStorage = {
+    driver = mkOption {
+      type = types.enum [
+        "s3"
+        "nfs"
+        "local"
+      ];
+      default = "s3";
+      defaultText = literalExpression ''"s3"'';
+      example = "nfs";
+      description = ''
+        Where uploaded files live. `s3` (any S3 API, e.g. MinIO), `nfs` (Mattermost's
+        local driver on a shared mount) or `local` (a node-local directory, which
+        cannot serve more than one replica).
+      '';
+    };
+    directory = mkOption {
+      type = smTypes.absolutePathString;
+      default = "/var/lib/mattermost/data";
+      defaultText = literalExpression ''"/var/lib/mattermost/data"'';
+      example = "/srv/mattermost-nfs/data";
+      description = "Directory for the `local` and `nfs` drivers.";
+    };
+    s3 = {
+      endpoint = mkOption {
+        type = types.str;
+        default = "s3.amazonaws.com";
+        defaultText = literalExpression ''"s3.amazonaws.com"'';
+        example = "minio.storage.svc:9000";
+        description = "S3 endpoint host[:port].";
+      };
+      bucket = mkOption {
+        type = types.str;
+        default = "mattermost";
+        defaultText = literalExpression ''"mattermost"'';
+        example = "chat-files";
+        description = "Bucket name.";
+      };
+      region = mkOption {
+        type = types.str;
+        default = "us-east-1";
+        defaultText = literalExpression ''"us-east-1"'';
+        example = "us-gov-west-1";
+        description = "Bucket region.";
+      };
+      accessKeyIdFile = smTypes.mkFileOption {
+        default = "/run/secrets/mattermost/s3-access-key-id";
+        what = "the S3 access key id";
+      };
+      secretAccessKeyFile = smTypes.mkFileOption {
+        default = "/run/secrets/mattermost/s3-secret-access-key";
+        what = "the S3 secret access key";
+      };
+      kubernetesSecret = mkOption {
+        type = types.submodule {
+          options = {
+            name = mkOption {
+              type = types.str;
+              default = "mattermost-s3";
+              defaultText = literalExpression ''"mattermost-s3"'';
+              example = "minio-mattermost";
+              description = "Name of an existing Secret with the S3 credentials.";
+            };
+            accessKeyIdKey = mkOption {
+              type = types.str;
+              default = "accesskey";
+              defaultText = literalExpression ''"accesskey"'';
+              example = "AWS_ACCESS_KEY_ID";
+              description = "Key of the access key id.";
+            };
+            secretAccessKeyKey = mkOption {
+              type = types.str;
+              default = "secretkey";
+              defaultText = literalExpression ''"secretkey"'';
+              example = "AWS_SECRET_ACCESS_KEY";
+              description = "Key of the secret access key.";
+            };
+          };
+        };
+        default = { };
+        defaultText = literalExpression ''{ name = "mattermost-s3"; accessKeyIdKey = "accesskey"; secretAccessKeyKey = "secretkey"; }'';
+        example = literalExpression ''{ name = "minio-mattermost"; }'';
+        description = "Existing Secret with the S3 credentials (Kubernetes mode).";
+      };
+    };
+  };
+}
