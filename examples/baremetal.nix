@@ -6,8 +6,11 @@
     mode = "baremetal";
     domain = "chat.example.com";
     siteName = "Program Chat";
-    auth.provider = "saml";
-    auth.saml.idpMetadataUrl = "https://idp.example.com/saml/metadata";
+    auth.provider = "oidc";
+    auth.oidc = {
+      discoveryEndpoint = "https://idp.example.com/.well-known/openid-configuration";
+      clientId = "mattermost";
+    };
     database = {
       host = "db.example.internal";
       user = "mmuser";

@@ -1,0 +1,15 @@
+//! secure-mattermost: policy engine and renderers for hardened Mattermost
+//! deployments declared with the `services.secureMattermost` Nix module.
+
+pub mod catalog;
+pub mod cli;
+pub mod defaults;
+pub mod docs;
+pub mod document;
+pub mod effective;
+pub mod error;
+pub mod launch;
+pub mod policy;
+pub mod render;
+pub mod report;
+pub mod secrets;

@@ -1,0 +1,239 @@
+//! The control catalog (`catalog/controls.json`): the one list of rules.
+//! The Nix module reads the same file for its secret patterns.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub const CATALOG_JSON: &str = include_str!("../catalog/controls.json");
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Catalog {
+    pub catalog_version: u32,
+    pub about: String,
+    pub editions: BTreeMap<String, u8>,
+    pub placeholder_justifications: Vec<String>,
+    pub secrets: SecretPatterns,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretPatterns {
+    pub literal_rule: String,
+    pub setting_rule: String,
+    pub value_rule: String,
+    pub setting_key_pattern: String,
+    pub value_patterns: Vec<String>,
+    pub trap_options: Vec<TrapOption>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrapOption {
+    pub option: String,
+    #[serde(rename = "use")]
+    pub replacement: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub controls: Vec<String>,
+    pub severity: Severity,
+    /// Mattermost settings the rule constrains (shown in reports).
+    pub settings: Vec<String>,
+    /// The option a justification may also be keyed by.
+    #[serde(default)]
+    pub option: Option<String>,
+    /// Values the hardened baseline sets.
+    #[serde(default)]
+    pub harden: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub when: Option<Predicate>,
+    /// A `deployment.*` path; while it is null the rule is only advisory.
+    #[serde(default)]
+    pub needs_site_value: Option<String>,
+    #[serde(default)]
+    pub requires_edition: Option<String>,
+    pub compliant: Predicate,
+    pub waivable: bool,
+    pub rationale: String,
+    pub fix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+/// The small predicate language rules are written in. Paths start with
+/// `config.` (effective Mattermost configuration) or `deployment.`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Predicate {
+    All { all: Vec<Predicate> },
+    Any { any: Vec<Predicate> },
+    Not { not: Box<Predicate> },
+    Always { always: bool },
+    Test(Test),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Test {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Value>,
+    #[serde(default, rename = "in", skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_in: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_matches: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_null: Option<bool>,
+}
+
+/// Look a dotted path up in a JSON value; absent is `Null`.
+pub fn lookup<'a>(root: &'a Value, path: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    path.split('.').try_fold(root, |v, k| v.get(k)).unwrap_or(&NULL)
+}
+
+/// Whole-string match, as Nix's `builtins.match` does.
+pub fn full_match(pattern: &str, s: &str) -> bool {
+    regex::Regex::new(&format!("^(?s:{pattern})$"))
+        .map(|re| re.is_match(s))
+        .unwrap_or(false)
+}
+
+impl Predicate {
+    pub fn eval(&self, view: &Value) -> bool {
+        match self {
+            Predicate::All { all } => all.iter().all(|p| p.eval(view)),
+            Predicate::Any { any } => any.iter().any(|p| p.eval(view)),
+            Predicate::Not { not } => !not.eval(view),
+            Predicate::Always { always } => *always,
+            Predicate::Test(t) => t.eval(view),
+        }
+    }
+
+    /// Every path the predicate reads, for reports ("value found").
+    pub fn paths<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Predicate::All { all: ps } | Predicate::Any { any: ps } => ps.iter().for_each(|p| p.paths(out)),
+            Predicate::Not { not } => not.paths(out),
+            Predicate::Always { .. } => {}
+            Predicate::Test(t) => {
+                if !out.contains(&t.path.as_str()) {
+                    out.push(&t.path)
+                }
+            }
+        }
+    }
+}
+
+impl Test {
+    fn eval(&self, view: &Value) -> bool {
+        let v = lookup(view, &self.path);
+        let num = v.as_f64();
+        let s = v.as_str();
+        self.equals.as_ref().is_none_or(|e| e == v)
+            && self.one_of.as_ref().is_none_or(|xs| xs.contains(v))
+            && self.not_in.as_ref().is_none_or(|xs| !xs.contains(v))
+            && self.at_least.is_none_or(|n| num.is_some_and(|x| x >= n))
+            && self.at_most.is_none_or(|n| num.is_some_and(|x| x <= n))
+            && self.matches.as_ref().is_none_or(|p| s.is_some_and(|s| full_match(p, s)))
+            && self.not_matches.as_ref().is_none_or(|p| !s.is_some_and(|s| full_match(p, s)))
+            && self.is_null.is_none_or(|want| v.is_null() == want)
+    }
+}
+
+impl Catalog {
+    pub fn load() -> Catalog {
+        // The catalog is compiled in and covered by tests; a broken one is a build defect.
+        serde_json::from_str(CATALOG_JSON).expect("catalog/controls.json is valid (checked by tests)")
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    pub fn edition_rank(&self, edition: &str) -> u8 {
+        self.editions.get(edition).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_parses_and_ids_are_unique() {
+        let c = Catalog::load();
+        let mut ids: Vec<_> = c.rules.iter().map(|r| r.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), c.rules.len());
+        assert!(c.rules.len() >= 40, "catalog has {} rules", c.rules.len());
+    }
+
+    #[test]
+    fn every_test_has_exactly_one_operator_and_a_rooted_path() {
+        fn walk(p: &Predicate) {
+            match p {
+                Predicate::All { all: ps } | Predicate::Any { any: ps } => ps.iter().for_each(walk),
+                Predicate::Not { not } => walk(not),
+                Predicate::Always { .. } => {}
+                Predicate::Test(t) => {
+                    let ops = [
+                        t.equals.is_some(),
+                        t.one_of.is_some(),
+                        t.not_in.is_some(),
+                        t.at_least.is_some(),
+                        t.at_most.is_some(),
+                        t.matches.is_some(),
+                        t.not_matches.is_some(),
+                        t.is_null.is_some(),
+                    ];
+                    assert_eq!(ops.iter().filter(|x| **x).count(), 1, "{}", t.path);
+                    assert!(t.path.starts_with("config.") || t.path.starts_with("deployment."), "{}", t.path);
+                }
+            }
+        }
+        for r in Catalog::load().rules {
+            walk(&r.compliant);
+            if let Some(w) = &r.when {
+                walk(w)
+            }
+        }
+    }
+
+    #[test]
+    fn predicates_evaluate() {
+        let view = serde_json::json!({"config": {"A": {"B": 3, "S": "https://x"}}});
+        let t: Predicate = serde_json::from_str(r#"{"path":"config.A.B","atMost":3}"#).unwrap();
+        assert!(t.eval(&view));
+        let t: Predicate = serde_json::from_str(r#"{"path":"config.A.B","atLeast":4}"#).unwrap();
+        assert!(!t.eval(&view));
+        let t: Predicate = serde_json::from_str(r#"{"path":"config.A.S","matches":"https://[^/]+"}"#).unwrap();
+        assert!(t.eval(&view));
+        let t: Predicate = serde_json::from_str(r#"{"path":"config.A.S","matches":"http"}"#).unwrap();
+        assert!(!t.eval(&view), "matches is anchored at both ends");
+        let t: Predicate = serde_json::from_str(r#"{"path":"config.Missing","isNull":true}"#).unwrap();
+        assert!(t.eval(&view));
+    }
+}

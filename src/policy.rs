@@ -1,0 +1,247 @@
+//! The one policy engine: every catalog rule against the effective
+//! configuration, with justifications applied.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::catalog::{lookup, Catalog, Rule, Severity};
+use crate::document::{Deployment, Justification};
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Pass,
+    NotApplicable,
+    /// Needs a value only the site can give (digest, CA bundle, banner text).
+    Advisory,
+    /// Non-compliant, with a valid justification.
+    Waived,
+    Fail,
+    /// The setting is only honoured by a licensed edition that is not there.
+    IneffectiveWithoutLicence,
+}
+
+impl Outcome {
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Fail | Outcome::IneffectiveWithoutLicence)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleResult {
+    pub id: String,
+    pub title: String,
+    pub controls: Vec<String>,
+    pub severity: Severity,
+    pub outcome: Outcome,
+    /// Set when a justification was used or rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub justification: Option<AppliedJustification>,
+    pub settings: Vec<String>,
+    /// Values the rule looked at.
+    pub found: Value,
+    pub message: String,
+    pub fix: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedJustification {
+    pub key: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub results: Vec<RuleResult>,
+}
+
+impl Report {
+    pub fn failed(&self) -> usize {
+        self.results.iter().filter(|r| r.outcome.is_failure()).count()
+    }
+    pub fn warnings(&self) -> impl Iterator<Item = (&RuleResult, &String)> {
+        self.results.iter().flat_map(|r| r.warnings.iter().map(move |w| (r, w)))
+    }
+}
+
+/// `today` is YYYY-MM-DD (from --today or the clock); ISO dates compare as strings.
+pub fn evaluate(
+    catalog: &Catalog,
+    d: &Deployment,
+    deployment_raw: &Value,
+    config: &Value,
+    today: &str,
+) -> Result<Report, Error> {
+    check_justification_keys(catalog, d)?;
+    let view = json!({ "config": config, "deployment": deployment_raw });
+    let have = catalog.edition_rank(&d.license.edition);
+    let results = catalog
+        .rules
+        .iter()
+        .map(|rule| judge(catalog, rule, d, &view, have, today))
+        .collect();
+    Ok(Report { results })
+}
+
+fn check_justification_keys(catalog: &Catalog, d: &Deployment) -> Result<(), Error> {
+    for key in d.justification.keys() {
+        let known = catalog.rules.iter().any(|r| r.id == *key || r.option.as_deref() == Some(key.as_str()));
+        if !known {
+            return Err(Error::UnknownJustification { key: key.clone() });
+        }
+    }
+    Ok(())
+}
+
+fn justification_for<'a>(rule: &Rule, d: &'a Deployment) -> Option<(String, &'a Justification)> {
+    d.justification
+        .get_key_value(&rule.id)
+        .or_else(|| rule.option.as_ref().and_then(|o| d.justification.get_key_value(o)))
+        .map(|(k, j)| (k.clone(), j))
+}
+
+fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8, today: &str) -> RuleResult {
+    let mut paths = Vec::new();
+    rule.compliant.paths(&mut paths);
+    let found: serde_json::Map<String, Value> =
+        paths.iter().map(|p| (p.to_string(), lookup(view, p).clone())).collect();
+    let justification = justification_for(rule, d);
+    let mut result = RuleResult {
+        id: rule.id.clone(),
+        title: rule.title.clone(),
+        controls: rule.controls.iter().map(|c| label(c)).collect(),
+        severity: rule.severity,
+        outcome: Outcome::Pass,
+        justification: justification.as_ref().map(|(k, j)| applied(k, j)),
+        settings: rule.settings.clone(),
+        found: Value::Object(found),
+        message: String::new(),
+        fix: rule.fix.clone(),
+        warnings: Vec::new(),
+    };
+
+    // A placeholder is never a justification, whatever the rule's state.
+    if let Some((key, j)) = &justification {
+        if is_placeholder(catalog, j.reason()) {
+            result.outcome = Outcome::Fail;
+            result.message = format!("justification.{key} is blank or a placeholder; write the real reason");
+            return result;
+        }
+    }
+
+    let applicable = rule.when.as_ref().is_none_or(|w| w.eval(view));
+    let needs_value = rule.needs_site_value.as_ref().is_some_and(|p| lookup(view, p).is_null());
+    let required = rule.requires_edition.as_deref().map(|e| (e, catalog.edition_rank(e)));
+
+    let (outcome, message) = if !applicable {
+        (Outcome::NotApplicable, "does not apply to this deployment".to_string())
+    } else if needs_value {
+        let what = rule.needs_site_value.as_deref().unwrap_or_default();
+        (
+            Outcome::Advisory,
+            format!("needs a site value: set {}", what.trim_start_matches("deployment.")),
+        )
+    } else if let Some((edition, _)) = required.filter(|(_, rank)| have < *rank) {
+        (
+            Outcome::IneffectiveWithoutLicence,
+            format!(
+                "only honoured with a {edition} licence or better; license.edition is \"{}\"",
+                d.license.edition
+            ),
+        )
+    } else if rule.compliant.eval(view) {
+        (Outcome::Pass, "compliant".to_string())
+    } else {
+        (Outcome::Fail, format!("non-compliant: {}", rule.rationale))
+    };
+
+    result.outcome = outcome;
+    result.message = message;
+    match (outcome, &justification) {
+        (Outcome::Fail | Outcome::IneffectiveWithoutLicence, Some((key, j))) => {
+            if !rule.waivable {
+                result.message = format!("{}; justification.{key} cannot waive this rule", result.message);
+            } else if let Some(exp) = j.expires().filter(|e| *e < today) {
+                result.message = format!("{}; justification.{key} expired on {exp}", result.message);
+            } else {
+                result.warnings.push(format!("waived by justification.{key}: {}", j.reason().trim()));
+                result.outcome = Outcome::Waived;
+            }
+        }
+        (Outcome::Pass | Outcome::NotApplicable, Some((key, _))) => {
+            result.warnings.push(format!(
+                "justification.{key} is stale: the rule is satisfied; remove the waiver"
+            ));
+        }
+        _ => {}
+    }
+    if result.outcome == Outcome::Advisory {
+        result.warnings.push(result.message.clone());
+    }
+    result
+}
+
+fn applied(key: &str, j: &Justification) -> AppliedJustification {
+    match j {
+        Justification::Reason(r) => AppliedJustification {
+            key: key.to_string(),
+            reason: r.clone(),
+            approved_by: None,
+            expires: None,
+            ticket: None,
+        },
+        Justification::Record(r) => AppliedJustification {
+            key: key.to_string(),
+            reason: r.reason.clone(),
+            approved_by: r.approved_by.clone(),
+            expires: r.expires.clone(),
+            ticket: r.ticket.clone(),
+        },
+    }
+}
+
+pub fn is_placeholder(catalog: &Catalog, reason: &str) -> bool {
+    let r = reason.trim().to_lowercase();
+    let r = r.trim_end_matches(['.', '!']);
+    catalog.placeholder_justifications.iter().any(|p| p == r)
+}
+
+/// `ac-2.1` → `AC-2(1)`, the form assessors write.
+pub fn label(id: &str) -> String {
+    let up = id.to_uppercase();
+    match up.split_once('.') {
+        Some((base, enh)) => format!("{base}({enh})"),
+        None => up,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_recognised() {
+        let c = Catalog::load();
+        for p in ["", "  ", "TODO", "tbd.", "N/A", "-", "none"] {
+            assert!(is_placeholder(&c, p), "{p:?}");
+        }
+        assert!(!is_placeholder(&c, "Scoped exception"));
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(label("ac-2.1"), "AC-2(1)");
+        assert_eq!(label("sc-8"), "SC-8");
+    }
+}

@@ -1,0 +1,172 @@
+//! Mattermost's environment-variable form of settings, and the secret
+//! references each mode passes at start.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::document::{Deployment, Provider};
+use crate::effective;
+
+/// `ServiceSettings.SiteURL` → `MM_SERVICESETTINGS_SITEURL`.
+pub fn var_name(dotted: &str) -> String {
+    format!("MM_{}", dotted.replace('.', "_").to_uppercase())
+}
+
+/// Settings values as Mattermost parses them from the environment.
+pub fn var_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(xs) => xs.iter().map(var_value).collect::<Vec<_>>().join(" "),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Every leaf of `config` that differs from `defaults`, as dotted keys.
+pub fn changed(config: &Value, defaults: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
+    match (config, defaults) {
+        (Value::Object(c), Value::Object(d)) if !c.is_empty() && prefix != "PluginSettings.PluginStates" => {
+            for (k, v) in c {
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                changed(v, d.get(k).unwrap_or(&Value::Null), &p, out);
+            }
+        }
+        (c, d) if c != d => out.push((prefix.to_string(), c.clone())),
+        _ => {}
+    }
+}
+
+/// One secret a process needs: from a file (bare metal, a systemd
+/// credential) into an environment variable. `template` holds `{}` where
+/// the secret goes; `encode` percent-encodes it first (DSNs).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretEnv {
+    pub env: String,
+    pub credential: String,
+    pub file: String,
+    #[serde(default)]
+    pub template: Option<String>,
+    #[serde(default)]
+    pub encode: bool,
+    /// Pass the credential's path instead of its contents (licence file).
+    #[serde(default)]
+    pub path_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretSpec {
+    pub secrets: Vec<SecretEnv>,
+}
+
+pub fn secret_spec(d: &Deployment) -> SecretSpec {
+    let mut s = vec![SecretEnv {
+        env: "MM_SQLSETTINGS_DATASOURCE".into(),
+        credential: "database-password".into(),
+        file: d.database.password_file.clone(),
+        template: Some(effective::data_source(d, Some("{}"))).map(|t| t.replace("%7B%7D", "{}")),
+        encode: true,
+        path_only: false,
+    }];
+    let mut plain = |env: &str, credential: &str, file: &str| {
+        s.push(SecretEnv {
+            env: env.into(),
+            credential: credential.into(),
+            file: file.into(),
+            template: None,
+            encode: false,
+            path_only: false,
+        })
+    };
+    match d.auth.provider {
+        Provider::Oidc => plain("MM_OPENIDSETTINGS_SECRET", "oidc-client-secret", &d.auth.oidc.client_secret_file),
+        Provider::Gitlab => plain("MM_GITLABSETTINGS_SECRET", "gitlab-client-secret", &d.auth.gitlab.client_secret_file),
+        Provider::Ldap => plain("MM_LDAPSETTINGS_BINDPASSWORD", "ldap-bind-password", &d.auth.ldap.bind_password_file),
+        Provider::Saml | Provider::Password => {}
+    }
+    if d.smtp.server.is_some() && d.smtp.username.is_some() {
+        plain("MM_EMAILSETTINGS_SMTPPASSWORD", "smtp-password", &d.smtp.password_file);
+    }
+    if d.file_storage.driver == crate::document::StorageDriver::S3 {
+        plain("MM_FILESETTINGS_AMAZONS3ACCESSKEYID", "s3-access-key-id", &d.file_storage.s3.access_key_id_file);
+        plain("MM_FILESETTINGS_AMAZONS3SECRETACCESSKEY", "s3-secret-access-key", &d.file_storage.s3.secret_access_key_file);
+    }
+    if d.auth.provider == Provider::Saml {
+        s.push(SecretEnv {
+            env: "MM_SAMLSETTINGS_PRIVATEKEYFILE".into(),
+            credential: "saml-private-key".into(),
+            file: d.auth.saml.private_key_file.clone(),
+            template: None,
+            encode: false,
+            path_only: true,
+        });
+    }
+    if d.license.edition != "team" {
+        s.push(SecretEnv {
+            env: "MM_SERVICESETTINGS_LICENSEFILELOCATION".into(),
+            credential: "license".into(),
+            file: d.license.file.clone(),
+            template: None,
+            encode: false,
+            path_only: true,
+        });
+    }
+    SecretSpec { secrets: s }
+}
+
+pub fn secret_spec_json(d: &Deployment) -> String {
+    serde_json::to_string_pretty(&secret_spec(d)).unwrap_or_default() + "\n"
+}
+
+/// Kubernetes: the same secrets as `secretKeyRef` environment entries.
+pub fn kubernetes_secret_env(d: &Deployment) -> Vec<Value> {
+    let r = |env: &str, name: &str, key: &str| {
+        json!({"name": env, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}})
+    };
+    let mut out = Vec::new();
+    match d.auth.provider {
+        Provider::Oidc => {
+            let s = &d.auth.oidc.kubernetes_secret;
+            out.push(r("MM_OPENIDSETTINGS_SECRET", &s.name, &s.key));
+        }
+        Provider::Gitlab => {
+            let s = &d.auth.gitlab.kubernetes_secret;
+            out.push(r("MM_GITLABSETTINGS_SECRET", &s.name, &s.key));
+        }
+        Provider::Ldap => {
+            let s = &d.auth.ldap.kubernetes_secret;
+            out.push(r("MM_LDAPSETTINGS_BINDPASSWORD", &s.name, &s.key));
+        }
+        Provider::Saml | Provider::Password => {}
+    }
+    if d.smtp.server.is_some() && d.smtp.username.is_some() {
+        let s = &d.smtp.kubernetes_secret;
+        out.push(r("MM_EMAILSETTINGS_SMTPPASSWORD", &s.name, &s.key));
+    }
+    out
+}
+
+/// Non-secret settings for Kubernetes, where the chart keeps the
+/// configuration in the database: environment variables also lock them
+/// against edits in the System Console (CM-5).
+pub fn kubernetes_setting_env(config: &Value, skip: &[&str]) -> Vec<Value> {
+    let mut diff = Vec::new();
+    changed(config, &crate::defaults::defaults(), "", &mut diff);
+    diff.into_iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .map(|(k, v)| json!({"name": var_name(&k), "value": var_value(&v)}))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_values() {
+        assert_eq!(var_name("ServiceSettings.SiteURL"), "MM_SERVICESETTINGS_SITEURL");
+        assert_eq!(var_value(&json!(["a", "b"])), "a b");
+        assert_eq!(var_value(&json!(false)), "false");
+    }
+}

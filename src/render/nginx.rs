@@ -1,0 +1,86 @@
+//! Bare metal: the TLS-terminating nginx proxy in front of the loopback-only
+//! application port. TLS 1.2+ with forward-secret AEAD suites, HSTS, and
+//! X-Real-IP overwritten so clients cannot forge their address.
+
+use crate::document::Deployment;
+
+pub const APP_UPSTREAM: &str = "127.0.0.1:8065";
+
+pub fn render(d: &Deployment) -> String {
+    render_with(d, APP_UPSTREAM, 443, 80)
+}
+
+/// Ports are parameters so tests can run the real nginx unprivileged.
+pub fn render_with(d: &Deployment, upstream: &str, https_port: u16, http_port: u16) -> String {
+    format!(
+        r#"# Rendered by secure-mattermost for {domain}; include inside nginx's http {{}} block.
+upstream mattermost_app {{
+    server {upstream};
+    keepalive 32;
+}}
+
+map $http_upgrade $mattermost_connection_upgrade {{
+    default upgrade;
+    ''      close;
+}}
+
+server {{
+    listen {http_port};
+    listen [::]:{http_port};
+    server_name {domain};
+    server_tokens off;
+    return 301 https://$host$request_uri;
+}}
+
+server {{
+    listen {https_port} ssl;
+    listen [::]:{https_port} ssl;
+    http2 on;
+    server_name {domain};
+    server_tokens off;
+
+    ssl_certificate     {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384;
+    ssl_prefer_server_ciphers on;
+    ssl_session_tickets off;
+    ssl_session_cache shared:mattermost_tls:10m;
+    ssl_session_timeout 1d;
+
+    add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;
+    add_header X-Content-Type-Options nosniff always;
+    add_header X-Frame-Options SAMEORIGIN always;
+    add_header Referrer-Policy same-origin always;
+
+    client_max_body_size 100m;
+
+    location ~ /api/v[0-9]+/(users/)?websocket$ {{
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $mattermost_connection_upgrade;
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Forwarded-Proto https;
+        proxy_read_timeout 600s;
+        proxy_http_version 1.1;
+        proxy_pass http://mattermost_app;
+    }}
+
+    location / {{
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Forwarded-Proto https;
+        proxy_read_timeout 600s;
+        proxy_http_version 1.1;
+        proxy_pass http://mattermost_app;
+    }}
+}}
+"#,
+        domain = d.domain,
+        cert = d.tls.certificate_file,
+        key = d.tls.key_file,
+    )
+}

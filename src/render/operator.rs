@@ -1,0 +1,59 @@
+//! Kubernetes: the `Mattermost` custom resource (installation.mattermost.com/v1beta1)
+//! for sites that deploy through the Mattermost Operator instead of the chart.
+
+use serde_json::{json, Value};
+
+use super::{helm, yaml};
+use crate::document::{Deployment, StorageDriver};
+
+pub fn render(d: &Deployment, config: &Value) -> String {
+    let mut spec = json!({
+        "image": d.mattermost.image,
+        "version": helm::image_tag(d),
+        "replicas": d.replicas,
+        "ingress": {
+            "enabled": true,
+            "host": d.domain,
+            "ingressClass": d.kubernetes.ingress_class_name,
+            "tlsSecret": d.kubernetes.tls_secret_name
+        },
+        "database": {"external": {"secret": d.database.kubernetes_secret.name}},
+        "mattermostEnv": helm::environment(d, config),
+        "podTemplate": {
+            "securityContext": helm::pod_security_context(),
+            "containerSecurityContext": helm::container_security_context()
+        },
+        "scheduling": {"resources": helm::resources()}
+    });
+    match d.file_storage.driver {
+        StorageDriver::S3 => {
+            spec["fileStore"] = json!({"external": {
+                "url": d.file_storage.s3.endpoint,
+                "bucket": d.file_storage.s3.bucket,
+                "secret": d.file_storage.s3.kubernetes_secret.name
+            }});
+        }
+        StorageDriver::Nfs | StorageDriver::Local => {
+            spec["fileStore"] = json!({"local": {"enabled": true}});
+        }
+    }
+    if d.license.edition != "team" {
+        spec["licenseSecret"] = json!(d.license.kubernetes_secret.name);
+    }
+    let cr = json!({
+        "apiVersion": "installation.mattermost.com/v1beta1",
+        "kind": "Mattermost",
+        "metadata": {
+            "name": "mattermost",
+            "namespace": d.kubernetes.namespace,
+            "labels": {"app.kubernetes.io/managed-by": "secure-mattermost"}
+        },
+        "spec": spec
+    });
+    let mut out = String::from(
+        "# Rendered by secure-mattermost. The database Secret must hold DB_CONNECTION_STRING;\n\
+         # the file-store Secret must hold accesskey and secretkey (operator conventions).\n",
+    );
+    out.push_str(&yaml::to_yaml(&cr));
+    out
+}
