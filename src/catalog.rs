@@ -115,9 +115,16 @@ pub fn lookup<'a>(root: &'a Value, path: &str) -> &'a Value {
 
 /// Whole-string match, as Nix's `builtins.match` does.
 pub fn full_match(pattern: &str, s: &str) -> bool {
-    regex::Regex::new(&format!("^(?s:{pattern})$"))
-        .map(|re| re.is_match(s))
-        .unwrap_or(false)
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    // Rules and secret scans reuse a handful of patterns many times.
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    map.entry(pattern.to_string())
+        .or_insert_with(|| regex::Regex::new(&format!("^(?s:{pattern})$")).ok())
+        .as_ref()
+        .is_some_and(|re| re.is_match(s))
 }
 
 impl Predicate {
@@ -163,9 +170,12 @@ impl Test {
 }
 
 impl Catalog {
-    pub fn load() -> Catalog {
-        // The catalog is compiled in and covered by tests; a broken one is a build defect.
-        serde_json::from_str(CATALOG_JSON).expect("catalog/controls.json is valid (checked by tests)")
+    pub fn load() -> &'static Catalog {
+        static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        // Compiled in and covered by tests; a broken catalog is a build defect.
+        CATALOG.get_or_init(|| {
+            serde_json::from_str(CATALOG_JSON).expect("catalog/controls.json is valid (checked by tests)")
+        })
     }
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
@@ -214,7 +224,7 @@ mod tests {
                 }
             }
         }
-        for r in Catalog::load().rules {
+        for r in &Catalog::load().rules {
             walk(&r.compliant);
             if let Some(w) = &r.when {
                 walk(w)

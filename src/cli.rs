@@ -118,7 +118,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Rules { markdown } => {
             let catalog = Catalog::load();
             if markdown {
-                print!("{}", crate::docs::controls_markdown(&catalog));
+                print!("{}", crate::docs::controls_markdown(catalog));
             } else {
                 for r in &catalog.rules {
                     let controls: Vec<String> = r.controls.iter().map(|c| policy::label(c)).collect();
@@ -156,8 +156,8 @@ fn check(input: &InputArgs) -> Result<Checked, Error> {
         (None, None) => unreachable!("clap requires one input"),
     };
     let catalog = Catalog::load();
-    let eff = effective::build(&doc.secure_mattermost, &catalog)?;
-    let report = policy::evaluate(&catalog, &doc.secure_mattermost, &raw["secureMattermost"], &eff.config, &today)?;
+    let eff = effective::build(&doc.secure_mattermost, catalog)?;
+    let report = policy::evaluate(catalog, &doc.secure_mattermost, &raw["secureMattermost"], &eff.config, &today)?;
     for (r, w) in report.warnings() {
         eprintln!("warning[{}]: {w}", r.id);
     }

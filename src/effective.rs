@@ -90,19 +90,10 @@ fn option_settings(d: &Deployment) -> Vec<(String, Value, &'static str)> {
     let mut out: Vec<(String, Value, &'static str)> = Vec::new();
     let mut put = |k: &str, v: Value, o: &'static str| out.push((k.to_string(), v, o));
     put("ServiceSettings.SiteURL", json!(format!("https://{}", d.domain)), "domain");
-    put(
-        "ServiceSettings.ListenAddress",
-        json!(match d.mode {
-            Mode::Baremetal => "127.0.0.1:8065",
-            Mode::Kubernetes => ":8065",
-        }),
-        "mode",
-    );
     put("TeamSettings.SiteName", json!(d.site_name), "siteName");
     put("GuestAccountsSettings.Enable", json!(d.allow_guest_users), "allowGuestUsers");
     put("TeamSettings.EnableOpenServer", json!(d.allow_open_signup), "allowOpenSignup");
     put("ServiceSettings.EnforceMultifactorAuthentication", json!(d.auth.mfa.enforce), "auth.mfa.enforce");
-    put("ServiceSettings.EnableSecurityFixAlert", json!(!d.air_gapped), "airGapped");
 
     let p = d.auth.provider;
     put("EmailSettings.EnableSignInWithEmail", json!(p == Provider::Password), "auth.provider");

@@ -1,6 +1,10 @@
 use clap::Parser;
 
 fn main() {
+    // Unwrapped lines keep each message greppable in CI logs.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     let cli = secure_mattermost::cli::Cli::parse();
     let code = match secure_mattermost::cli::run(cli) {
         Ok(code) => code,

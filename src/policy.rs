@@ -152,6 +152,8 @@ fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8,
             Outcome::Advisory,
             format!("needs a site value: set {}", what.trim_start_matches("deployment.")),
         )
+    } else if !rule.compliant.eval(view) {
+        (Outcome::Fail, format!("non-compliant: {}", rule.rationale))
     } else if let Some((edition, _)) = required.filter(|(_, rank)| have < *rank) {
         (
             Outcome::IneffectiveWithoutLicence,
@@ -160,10 +162,8 @@ fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8,
                 d.license.edition
             ),
         )
-    } else if rule.compliant.eval(view) {
-        (Outcome::Pass, "compliant".to_string())
     } else {
-        (Outcome::Fail, format!("non-compliant: {}", rule.rationale))
+        (Outcome::Pass, "compliant".to_string())
     };
 
     result.outcome = outcome;
@@ -234,9 +234,9 @@ mod tests {
     fn placeholders_are_recognised() {
         let c = Catalog::load();
         for p in ["", "  ", "TODO", "tbd.", "N/A", "-", "none"] {
-            assert!(is_placeholder(&c, p), "{p:?}");
+            assert!(is_placeholder(c, p), "{p:?}");
         }
-        assert!(!is_placeholder(&c, "Scoped exception"));
+        assert!(!is_placeholder(c, "Scoped exception"));
     }
 
     #[test]

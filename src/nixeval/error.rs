@@ -1,0 +1,304 @@
+//! The evaluator's diagnostics.
+//!
+//! Every error names what Nix would name (`option_path`), carries the user's
+//! file with a labelled span where one exists, and never includes a value:
+//! values may be secrets, and the snippet shown is redacted and limited to the
+//! labelled lines (see [`Snippet`]).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use miette::{Diagnostic, LabeledSpan, MietteError, NamedSource, SourceCode, SourceSpan, SpanContents};
+
+use super::source::{SourceMap, Span};
+
+/// What went wrong, coarsely; the message has the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A declaration file could not be read.
+    Io,
+    /// The file is not valid Nix.
+    Parse,
+    /// Valid Nix, but outside the subset the built-in evaluator implements.
+    Unsupported,
+    /// A path literal used as a value (it would be copied into the store).
+    PathLiteral,
+    /// A runtime error of the Nix language (missing attribute, wrong operand…).
+    Eval,
+    /// A module that is not shaped like one.
+    Module,
+    /// A definition for an option that no module declares.
+    UndeclaredOption,
+    /// A definition whose value does not have the option's type.
+    OptionType,
+    /// Definitions that cannot be merged (different values, null and not null…).
+    Conflict,
+    /// An option without default that no declaration sets.
+    MissingValue,
+    /// A value given to a secret trap option (`catalog secrets.literalRule`).
+    LiteralSecret,
+    /// Credential-looking strings or secret-named settings (`settingRule`/`valueRule`).
+    SecretInValue,
+}
+
+impl ErrorKind {
+    fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Io => "secure_mattermost::nixeval::io",
+            ErrorKind::Parse => "secure_mattermost::nixeval::parse",
+            ErrorKind::Unsupported => "secure_mattermost::nixeval::unsupported",
+            ErrorKind::PathLiteral => "secure_mattermost::nixeval::path_literal",
+            ErrorKind::Eval => "secure_mattermost::nixeval::eval",
+            ErrorKind::Module => "secure_mattermost::nixeval::module",
+            ErrorKind::UndeclaredOption => "secure_mattermost::nixeval::undeclared_option",
+            ErrorKind::OptionType => "secure_mattermost::nixeval::option_type",
+            ErrorKind::Conflict => "secure_mattermost::nixeval::conflict",
+            ErrorKind::MissingValue => "secure_mattermost::nixeval::missing_value",
+            ErrorKind::LiteralSecret => "secure_mattermost::nixeval::literal_secret",
+            ErrorKind::SecretInValue => "secure_mattermost::nixeval::secret_in_value",
+        }
+    }
+}
+
+/// A position in a declaration file, 1-based like Nix's messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// Byte offset and length of the labelled span.
+    pub offset: usize,
+    pub len: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// An error from [`super::evaluate_file`].
+#[derive(Debug)]
+pub struct NixEvalError {
+    kind: ErrorKind,
+    message: String,
+    option: Option<String>,
+    rule: Option<String>,
+    label: Option<String>,
+    help: Option<String>,
+    location: Option<Location>,
+    source: Option<NamedSource<Snippet>>,
+}
+
+impl NixEvalError {
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The option the error is about, spelled as Nix's own message spells it
+    /// (e.g. `services.secureMattermost.mode`); `None` where Nix names none.
+    pub fn option_path(&self) -> Option<&str> {
+        self.option.as_deref()
+    }
+
+    /// The catalog rule id for literal-secret refusals.
+    pub fn rule(&self) -> Option<&str> {
+        self.rule.as_deref()
+    }
+
+    /// Where in the user's files the error points, if anywhere.
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn io(path: &std::path::Path, err: &std::io::Error) -> Self {
+        NixEvalError {
+            kind: ErrorKind::Io,
+            message: format!("cannot read {}: {err}", path.display()),
+            option: None,
+            rule: None,
+            label: None,
+            help: None,
+            location: None,
+            source: None,
+        }
+    }
+}
+
+impl fmt::Display for NixEvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        // Without a snippet (secret refusals) the position goes in the text.
+        if self.source.is_none() {
+            if let Some(loc) = &self.location {
+                write!(f, " (at {loc})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for NixEvalError {}
+
+impl Diagnostic for NixEvalError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.kind.code()))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let loc = self.location.as_ref()?;
+        self.source.as_ref()?;
+        let span = SourceSpan::new(loc.offset.into(), loc.len);
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
+            self.label.clone(),
+            span,
+        ))))
+    }
+}
+
+/// The user's file as shown under a diagnostic: only the labelled lines (no
+/// surrounding context, which could hold a secret elsewhere in the file), with
+/// credential-looking string literals masked.
+#[derive(Debug, Clone)]
+pub struct Snippet(String);
+
+impl SourceCode for Snippet {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        _context_lines_before: usize,
+        _context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        self.0.read_span(span, 0, 0)
+    }
+}
+
+pub(crate) const HELP_REAL_NIX: &str = "the built-in evaluator implements a subset of Nix; evaluate this declaration with real Nix instead: NIX_PATH=nixpkgs=<nixpkgs> nix-instantiate --eval --strict --json -E 'let lib = import <nixpkgs/lib>; in (import ./modules/standalone.nix { inherit lib; modules = [ ./your-declaration.nix ]; }).evaluated'";
+
+/// An error while evaluating, before it is tied to the source files.
+#[derive(Debug, Clone)]
+pub(crate) struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub span: Option<Span>,
+    pub option: Option<String>,
+    pub rule: Option<String>,
+    pub label: Option<String>,
+    pub help: Option<String>,
+}
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            span: None,
+            option: None,
+            rule: None,
+            label: None,
+            help: None,
+        }
+    }
+
+    pub fn eval(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Eval, message)
+    }
+
+    pub fn unsupported(what: impl fmt::Display) -> Self {
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("unsupported construct: {what} is outside the subset of Nix the built-in evaluator implements"),
+        )
+        .with_label("not supported by the built-in evaluator")
+        .with_help(HELP_REAL_NIX)
+    }
+
+    pub fn path_literal() -> Self {
+        Error::new(
+            ErrorKind::PathLiteral,
+            "a Nix path literal is only allowed in `imports`: as a value it would copy the file into the world-readable Nix store; give the file as an absolute path string instead (e.g. \"/run/secrets/…\")",
+        )
+        .with_label("path literal used as a value")
+    }
+
+    pub fn at(mut self, span: Option<Span>) -> Self {
+        if self.span.is_none() {
+            self.span = span;
+        }
+        self
+    }
+
+    pub fn with_option(mut self, option: impl Into<String>) -> Self {
+        self.option = Some(option.into());
+        self
+    }
+
+    pub fn with_rule(mut self, rule: impl Into<String>) -> Self {
+        self.rule = Some(rule.into());
+        self
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    fn shows_source(&self) -> bool {
+        // Secret refusals point at the line in the text only: the snippet
+        // would show the very value being refused.
+        !matches!(self.kind, ErrorKind::LiteralSecret | ErrorKind::SecretInValue)
+    }
+
+    pub fn into_public(self, sources: &SourceMap) -> NixEvalError {
+        let mut location = None;
+        let mut source = None;
+        if let Some(span) = self.span {
+            if let Some(file) = sources.get(span.file) {
+                let (line, column) = file.line_col(span.start as usize);
+                location = Some(Location {
+                    file: file.path.clone(),
+                    line,
+                    column,
+                    offset: span.start as usize,
+                    len: span.len() as usize,
+                });
+                if self.shows_source() {
+                    source = Some(NamedSource::new(file.display_name(), Snippet(file.redacted())));
+                }
+            }
+        }
+        let help = self.help.or_else(|| match self.kind {
+            ErrorKind::Parse | ErrorKind::Unsupported => Some(HELP_REAL_NIX.to_string()),
+            _ => None,
+        });
+        NixEvalError {
+            kind: self.kind,
+            message: self.message,
+            option: self.option,
+            rule: self.rule,
+            label: self.label,
+            help,
+            location,
+            source,
+        }
+    }
+}

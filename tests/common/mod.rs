@@ -1,0 +1,112 @@
+//! Helpers shared by the integration tests: fixtures, JSON merge patches,
+//! and running the real binary.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+pub const TODAY: &str = "2026-11-23";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn load(rel: &str) -> Value {
+    let p = root().join(rel);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+pub fn base(kind: &str) -> Value {
+    load(&format!("tests/fixtures/base-{kind}.json"))
+}
+
+/// Deep merge of `patch` into `secureMattermost`: objects merge key by key,
+/// anything else (null included: options may be null) replaces.
+pub fn patched(mut doc: Value, patch: &Value) -> Value {
+    merge(&mut doc["secureMattermost"], patch);
+    doc
+}
+
+pub fn merge(target: &mut Value, patch: &Value) {
+    match (target.as_object_mut(), patch) {
+        (Some(t), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (_, other) => *target = other.clone(),
+    }
+}
+
+pub fn bin() -> Command {
+    Command::cargo_bin("secure-mattermost").expect("binary built")
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run_stdin(args: &[&str], doc: &str) -> Run {
+    let out = bin().args(args).write_stdin(doc.to_string()).output().expect("runs");
+    finish(out)
+}
+
+pub fn run(args: &[&str]) -> Run {
+    finish(bin().args(args).output().expect("runs"))
+}
+
+fn finish(out: std::process::Output) -> Run {
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!r.stderr.contains("panicked at"), "the binary panicked:\n{}", r.stderr);
+    r
+}
+
+/// `check --json` on a document; returns the run and the parsed outcomes (if any).
+pub fn check_json(doc: &Value) -> (Run, Option<Value>) {
+    let r = run_stdin(&["check", "--input", "-", "--json", "--today", TODAY], &doc.to_string());
+    let parsed = serde_json::from_str(&r.stdout).ok();
+    (r, parsed)
+}
+
+pub fn outcome_of<'a>(outcomes: &'a Value, id: &str) -> &'a Value {
+    outcomes["rules"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["id"] == id))
+        .map(|r| &r["outcome"])
+        .unwrap_or_else(|| panic!("rule {id} missing from outcomes"))
+}
+
+pub fn failing_rules(outcomes: &Value) -> Vec<String> {
+    outcomes["rules"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter(|r| r["outcome"] == "fail" || r["outcome"] == "ineffective-without-licence")
+                .map(|r| r["id"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![];
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
