@@ -110,3 +110,15 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Report a skipped test loudly: on stderr and in target/test-skips.log,
+/// which scripts/test.sh prints after the run (cargo hides passing tests' output).
+pub fn skip(test: &str, why: &str) {
+    let line = format!("SKIPPED {test}: {why}");
+    eprintln!("\n*** {line} ***\n");
+    let log = root().join("target/test-skips.log");
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+        use std::io::Write;
+        let _ = writeln!(f, "{line}");
+    }
+}

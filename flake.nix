@@ -1,0 +1,75 @@
+{
+  description = "Hardened, NIST SP 800-53 mapped Mattermost deployments from one Nix declaration";
+
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+
+  outputs =
+    { self, nixpkgs }:
+    let
+      inherit (nixpkgs) lib;
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+
+      # Justification expiry is judged against the source's own date, so a
+      # rebuild of the same revision gives the same answer.
+      policyDate =
+        let
+          d = self.lastModifiedDate or "19700101000000";
+        in
+        "${builtins.substring 0 4 d}-${builtins.substring 4 2 d}-${builtins.substring 6 2 d}";
+
+      evaluate = modules: (import ./modules/standalone.nix { inherit lib modules; }).evaluated;
+
+      helperFor =
+        pkgs:
+        pkgs.rustPlatform.buildRustPackage {
+          pname = "secure-mattermost";
+          version = (lib.importTOML ./Cargo.toml).package.version;
+          src = lib.cleanSource ./.;
+          cargoLock.lockFile = ./Cargo.lock;
+          # The end-to-end tests need servers; the flake checks below run the policy.
+          doCheck = false;
+          meta.mainProgram = "secure-mattermost";
+        };
+
+      renderExample =
+        pkgs: name:
+        pkgs.runCommand "secure-mattermost-example-${name}"
+          {
+            nativeBuildInputs = [ (helperFor pkgs) ];
+            document = builtins.toJSON (evaluate [ ./examples/${name}.nix ]);
+            passAsFile = [ "document" ];
+          }
+          ''
+            secure-mattermost render --input "$documentPath" --out "$out" --today ${policyDate}
+          '';
+    in
+    {
+      lib = { inherit evaluate; };
+
+      nixosModules.default =
+        { pkgs, ... }:
+        {
+          imports = [ ./modules/nixos.nix ];
+          services.secureMattermost.nixos = {
+            helperPackage = lib.mkDefault (helperFor pkgs);
+            policyDate = lib.mkDefault policyDate;
+          };
+        };
+
+      packages = forAllSystems (pkgs: {
+        default = helperFor pkgs;
+        secure-mattermost = helperFor pkgs;
+        kubernetes-example = renderExample pkgs "kubernetes";
+        baremetal-example = renderExample pkgs "baremetal";
+      });
+
+      checks = forAllSystems (pkgs: {
+        kubernetes-example = renderExample pkgs "kubernetes";
+        baremetal-example = renderExample pkgs "baremetal";
+      });
+    };
+}

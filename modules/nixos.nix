@@ -1,0 +1,76 @@
+# NixOS integration (bare-metal mode): the policy check and the rendering run
+# in a derivation, so a non-compliant declaration fails `nixos-rebuild`.
+# The rendered unit is installed through systemd.packages (no import from
+# derivation); secrets stay files, loaded as systemd credentials.
+{ config, lib, pkgs, ... }:
+let
+  cfg = config.services.secureMattermost;
+  rt = cfg.nixos;
+  document = (import ./document.nix { inherit lib; cfg = removeAttrs cfg [ "nixos" ]; });
+  rendered =
+    pkgs.runCommand "secure-mattermost-${cfg.domain}"
+      {
+        nativeBuildInputs = [ rt.helperPackage ];
+        document = builtins.toJSON document;
+        passAsFile = [ "document" ];
+      }
+      ''
+        secure-mattermost render --input "$documentPath" --out "$out/share/secure-mattermost" \
+          --today ${lib.escapeShellArg rt.policyDate} \
+          --mattermost-bin ${rt.serverPackage}/bin/mattermost \
+          --helper-bin ${rt.helperPackage}/bin/secure-mattermost
+        install -Dm0444 "$out/share/secure-mattermost/mattermost.service" "$out/lib/systemd/system/mattermost.service"
+      '';
+in
+{
+  imports = [ ./secure-mattermost.nix ];
+
+  options.services.secureMattermost.nixos = {
+    helperPackage = lib.mkOption {
+      type = lib.types.package;
+      defaultText = lib.literalExpression "secure-mattermost from this flake";
+      example = lib.literalExpression "inputs.secure-mattermost.packages.\${system}.default";
+      description = "The secure-mattermost helper that checks and renders.";
+    };
+    serverPackage = lib.mkOption {
+      type = lib.types.package;
+      default = pkgs.mattermost;
+      defaultText = lib.literalExpression "pkgs.mattermost";
+      example = lib.literalExpression "pkgs.mattermostLatest";
+      description = "Mattermost server package; its version must match `mattermost.version`.";
+    };
+    policyDate = lib.mkOption {
+      type = lib.types.strMatching "[0-9]{4}-[0-9]{2}-[0-9]{2}";
+      example = "2026-11-23";
+      description = "Date (YYYY-MM-DD) against which justification expiry is judged; fixed so builds are reproducible.";
+    };
+    renderedArtifacts = lib.mkOption {
+      type = lib.types.package;
+      readOnly = true;
+      default = rendered;
+      defaultText = lib.literalExpression "the rendered artifacts";
+      description = "The checked, rendered artifacts (config.json, unit, nginx.conf, outcomes.json).";
+    };
+  };
+
+  config = lib.mkIf (cfg.enable && cfg.mode == "baremetal") {
+    assertions = [
+      {
+        # Forcing the document refuses literal secrets before any derivation exists.
+        assertion = builtins.seq (builtins.toJSON document) true;
+        message = "secure-mattermost: the declaration holds a literal secret";
+      }
+    ];
+    users.users.mattermost = {
+      isSystemUser = true;
+      group = "mattermost";
+    };
+    users.groups.mattermost = { };
+    systemd.packages = [ rendered ];
+    systemd.services.mattermost.wantedBy = [ "multi-user.target" ];
+    services.nginx = {
+      enable = true;
+      appendHttpConfig = "include ${rendered}/share/secure-mattermost/nginx.conf;";
+    };
+  };
+}

@@ -1,0 +1,130 @@
+//! The Nix module under real `nix-instantiate` with nixpkgs' lib. nixpkgs
+//! cannot be installed from any registry, so without `<nixpkgs/lib>` on
+//! NIX_PATH these tests print SKIPPED loudly and return.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn nix_lib_available() -> bool {
+    let ok = Command::new("nix-instantiate")
+        .args(["--eval", "-E", "builtins.pathExists <nixpkgs/lib>"])
+        .output()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true")
+        .unwrap_or(false);
+    if !ok {
+        skip("nix_module", "nix-instantiate or <nixpkgs/lib> (NIX_PATH=nixpkgs=...) not available");
+    }
+    ok
+}
+
+/// Evaluate through modules/standalone.nix exactly as the docs show.
+fn evaluate(modules: &str) -> std::process::Output {
+    let expr = format!(
+        "let lib = import <nixpkgs/lib>; in (import ./modules/standalone.nix {{ inherit lib; modules = {modules}; }}).evaluated"
+    );
+    Command::new("nix-instantiate")
+        .current_dir(root())
+        .args(["--eval", "--strict", "--json", "-E", &expr])
+        .output()
+        .expect("nix-instantiate runs")
+}
+
+#[test]
+fn examples_evaluate_and_committed_json_is_fresh() {
+    if !nix_lib_available() {
+        return;
+    }
+    for ex in ["kubernetes", "baremetal"] {
+        let out = evaluate(&format!("[ ./examples/{ex}.nix ]"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let live: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(live, load(&format!("examples/{ex}.json")), "examples/{ex}.json is stale: run scripts/gen-example-json.sh");
+        // And the document real Nix printed renders and passes.
+        let dir = tempfile::tempdir().unwrap();
+        let r = run_stdin(&["render", "--input", "-", "--out", dir.path().join("o").to_str().unwrap(), "--today", TODAY], &live.to_string());
+        assert_eq!(r.code, 0, "{ex}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn card_example_with_guests_fails_naming_the_option() {
+    if !nix_lib_available() {
+        return;
+    }
+    let out = evaluate("[ ./examples/kubernetes.nix { services.secureMattermost.allowGuestUsers = lib.mkForce true; } ]");
+    assert!(out.status.success());
+    let r = run_stdin(&["check", "--input", "-", "--today", TODAY], &String::from_utf8_lossy(&out.stdout));
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("guest-accounts-disabled") && r.stdout.contains("justification.allowGuestUsers"), "{}", r.stdout);
+    let out = evaluate(
+        "[ ./examples/kubernetes.nix { services.secureMattermost = { allowGuestUsers = lib.mkForce true; justification.allowGuestUsers = \"Scoped exception\"; }; } ]",
+    );
+    let r = run_stdin(&["check", "--input", "-", "--today", TODAY], &String::from_utf8_lossy(&out.stdout));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("waived by justification.allowGuestUsers"));
+}
+
+#[test]
+fn evaluation_refuses_literal_secrets_without_echo() {
+    if !nix_lib_available() {
+        return;
+    }
+    let canary = "CANARY-5be1-never-print";
+    for (decl, rule) in [
+        (format!("{{ services.secureMattermost.database.password = \"{canary}\"; }}"), "secret-literal-option"),
+        (format!("{{ services.secureMattermost.smtp.password = \"{canary}\"; }}"), "secret-literal-option"),
+        (
+            format!("{{ services.secureMattermost.settings.SqlSettings.DataSource = \"postgres://mm:{canary}@db/mm\"; }}"),
+            "secret-credential-in-string",
+        ),
+        (format!("{{ services.secureMattermost.settings.EmailSettings.SMTPPassword = \"{canary}\"; }}"), "secret-literal-setting"),
+    ] {
+        let out = evaluate(&format!("[ ./examples/kubernetes.nix {decl} ]"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{decl} evaluated");
+        assert!(stderr.contains(rule), "{rule} not named: {stderr}");
+        assert!(!stderr.contains(canary) && !String::from_utf8_lossy(&out.stdout).contains(canary), "secret echoed");
+    }
+}
+
+#[test]
+fn type_errors_name_the_option_and_path_literals_say_why() {
+    if !nix_lib_available() {
+        return;
+    }
+    for (decl, needle) in [
+        ("{ services.secureMattermost.mode = \"metal\"; }", "services.secureMattermost.mode"),
+        ("{ services.secureMattermost.replicas = \"two\"; }", "services.secureMattermost.replicas"),
+        ("{ services.secureMattermost.database.passwordFile = ./README.md; }", "world-readable Nix store"),
+        ("{ services.secureMattermost.auth.provider = \"kerberos\"; }", "services.secureMattermost.auth.provider"),
+    ] {
+        let out = evaluate(&format!("[ ./examples/kubernetes.nix {decl} ]"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{decl} evaluated");
+        assert!(stderr.contains(needle), "{needle} not in: {stderr}");
+    }
+    let out = evaluate("[ { services.secureMattermost = { enable = true; mode = \"baremetal\"; }; } ]");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("services.secureMattermost.domain"));
+}
+
+#[test]
+fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
+    if !nix_lib_available() {
+        return;
+    }
+    let expr = "import ./tests/nix/flake-standin.nix { modules = [ { services.secureMattermost = { enable = true; mode = \"baremetal\"; domain = \"chat.example.com\"; }; } ]; }";
+    let out = Command::new("nix-instantiate")
+        .current_dir(root())
+        .args(["--eval", "--strict", "--json", "-E", expr])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["flakeOutputs"], serde_json::json!(["checks", "lib", "nixosModules", "packages"]));
+    assert_eq!(v["checks"], serde_json::json!(["baremetal-example", "kubernetes-example"]));
+    assert_eq!(v["unit"], serde_json::json!(["secure-mattermost-chat.example.com"]));
+    assert_eq!(v["wantedBy"], serde_json::json!(["multi-user.target"]));
+    assert_eq!(v["failedAssertions"], serde_json::json!([]));
+    assert_eq!(v["policyDate"], "2026-11-23");
+}
