@@ -197,6 +197,9 @@ fn option_settings(d: &Deployment) -> Vec<(String, Value, &'static str)> {
         None => put("EmailSettings.SendPushNotifications", json!(false), "pushNotifications.server"),
     }
     if d.mode == Mode::Baremetal {
+        // Absolute, so the server never depends on its working directory.
+        put("PluginSettings.Directory", json!("/var/lib/mattermost/plugins"), "mode");
+        put("PluginSettings.ClientDirectory", json!("/var/lib/mattermost/client-plugins"), "mode");
         put("LogSettings.FileLocation", json!("/var/log/mattermost"), "mode");
         put("ExperimentalAuditSettings.FileName", json!("/var/log/mattermost/audit.log"), "mode");
     } else {

@@ -9,6 +9,8 @@
 //! network namespace with nothing but loopback: no request can leave the
 //! machine whatever the server tries, and the default ports are always free.
 
+mod common;
+
 use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
@@ -30,7 +32,7 @@ fn real_mattermost_hardened_end_to_end() {
     let env = match Env::detect() {
         Ok(env) => env,
         Err(why) => {
-            eprintln!("SKIPPED real_mattermost: {why}");
+            common::skip("real_mattermost", &why);
             return;
         }
     };

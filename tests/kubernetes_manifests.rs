@@ -1,0 +1,112 @@
+//! Kubernetes artifacts against real tools: the operator custom resource
+//! through kubeconform with the Mattermost CRD schema (../shared/schemas),
+//! and values.yaml through `helm template` with the official chart when a
+//! copy of it is given (SECURE_MATTERMOST_HELM_CHART; it is someone else's
+//! code, so the repository does not carry it).
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tool(name: &str) -> Option<PathBuf> {
+    let home_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin").join(name));
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(home_bin)
+        .find(|p| p.is_file())
+}
+
+fn render_k8s(patch: serde_json::Value) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let doc = patched(load("examples/kubernetes.json"), &patch);
+    let r = run_stdin(&["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY], &doc.to_string());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (dir, out)
+}
+
+fn kubeconform(bin: &Path, file: &Path) -> std::process::Output {
+    let schemas = root().join("../shared/schemas/crds");
+    Command::new(bin)
+        .args(["-strict", "-summary", "-schema-location"])
+        .arg(format!("{}/{{{{.Group}}}}/{{{{.ResourceKind}}}}_{{{{.ResourceAPIVersion}}}}.json", schemas.display()))
+        .arg(file)
+        .output()
+        .expect("kubeconform runs")
+}
+
+#[test]
+fn operator_custom_resource_validates_against_the_crd_schema() {
+    let Some(kc) = tool("kubeconform") else {
+        skip("kubernetes_manifests/kubeconform", "kubeconform not installed (scripts/test.sh installs it)");
+        return;
+    };
+    assert!(root().join("../shared/schemas/crds/installation.mattermost.com/mattermost_v1beta1.json").exists());
+    for patch in [
+        serde_json::json!({}),
+        serde_json::json!({"replicas": 3, "mattermost": {"imageDigest": format!("sha256:{}", "b".repeat(64))}, "auth": {"provider": "ldap"}, "smtp": {"server": "smtp.example.com", "username": "mm"}}),
+    ] {
+        let (_d, out) = render_k8s(patch);
+        let o = kubeconform(&kc, &out.join("mattermost.yaml"));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success() && text.contains("Valid: 1"), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // The validation is real: a wrong field type is rejected.
+    let (_d, out) = render_k8s(serde_json::json!({}));
+    let cr = std::fs::read_to_string(out.join("mattermost.yaml")).unwrap().replace("replicas: 1", "replicas: \"one\"");
+    let bad = out.join("bad.yaml");
+    std::fs::write(&bad, cr).unwrap();
+    assert!(!kubeconform(&kc, &bad).status.success(), "kubeconform accepted a string replica count");
+}
+
+#[test]
+fn values_render_through_the_official_chart() {
+    let chart = std::env::var_os("SECURE_MATTERMOST_HELM_CHART").map(PathBuf::from);
+    let (Some(chart), Some(helm)) = (chart.filter(|c| c.join("Chart.yaml").exists()), tool("helm")) else {
+        skip(
+            "kubernetes_manifests/helm",
+            "set SECURE_MATTERMOST_HELM_CHART to a copy of charts/mattermost (mattermost/mattermost-helm) and install helm",
+        );
+        return;
+    };
+    let (_d, out) = render_k8s(serde_json::json!({"smtp": {"server": "smtp.example.com", "username": "mm"}}));
+    let o = Command::new(helm)
+        .args(["template", "chat"])
+        .arg(&chart)
+        .arg("-f")
+        .arg(out.join("values.yaml"))
+        .output()
+        .expect("helm runs");
+    let manifest = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let deployment = manifest
+        .split("\n---")
+        .find(|doc| doc.contains("kind: Deployment"))
+        .expect("a Deployment");
+    for needle in [
+        "image: \"mattermost/mattermost-enterprise-edition:11.4.0\"",
+        "name: mattermost-database",
+        "key: DB_CONNECTION_STRING",
+        "runAsNonRoot: true",
+        "name: MM_SERVICESETTINGS_SITEURL\n          value: \"https://chat.example.com\"",
+        "name: MM_LOGSETTINGS_ENABLEDIAGNOSTICS",
+        "name: MM_OPENIDSETTINGS_SECRET",
+        "name: MM_EMAILSETTINGS_SMTPPASSWORD",
+        "secretName: mattermost-license",
+    ] {
+        assert!(deployment.contains(needle), "{needle:?} missing from the chart's Deployment:\n{deployment}");
+    }
+    // No variable may be set twice (the chart sets a few itself).
+    let mut names: Vec<&str> = deployment
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- name: MM_"))
+        .collect();
+    let total = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(total, names.len(), "duplicate environment variables in the Deployment");
+    assert!(!manifest.contains("kind: Secret\n"), "the chart created a Secret from our values: secrets must stay references");
+}
