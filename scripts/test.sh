@@ -15,6 +15,8 @@ command -v nix-instantiate >/dev/null || need+=(nix-bin)
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
 command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(build-essential)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v curl >/dev/null || need+=(curl)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   timed apt-get update -qq
