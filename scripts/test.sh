@@ -28,6 +28,9 @@ step "kubeconform (validates the operator custom resource offline)"
 export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 command -v kubeconform >/dev/null || GOTOOLCHAIN=local timed go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0
 
+step "compliance-trestle (validates the OSCAL output)"
+python3 -c 'import trestle.oscal.assessment_results' 2>/dev/null || timed python3 -m pip install -q compliance-trestle==5.2.0
+
 step "Mattermost server for the end-to-end test"
 timed bash scripts/mattermost-test-deps.sh
 

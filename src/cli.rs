@@ -106,6 +106,10 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
                 "outcomes.json".into(),
                 report::outcomes_json(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today),
             ));
+            files.push((
+                "assessment-results.oscal.json".into(),
+                crate::oscal::assessment_results(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today),
+            ));
             render::write_atomically(&out, &files)?;
             eprintln!("wrote {} artifact(s) to {}", files.len(), out.display());
             Ok(exit::OK)

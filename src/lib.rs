@@ -9,6 +9,7 @@ pub mod document;
 pub mod effective;
 pub mod error;
 pub mod launch;
+pub mod oscal;
 pub mod policy;
 pub mod render;
 pub mod report;
