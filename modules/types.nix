@@ -100,4 +100,25 @@ rec {
       example = "/run/keys/mattermost/${baseNameOf default}";
       description = "File holding ${what} (bare-metal mode), passed to the service as a systemd credential. Only the path is rendered.";
     };
+
+  # The pair every secret gets: a file (bare metal) and a Secret reference (Kubernetes).
+  mkSecretSourceOptions =
+    {
+      fileOption,
+      file,
+      secretName,
+      secretKey,
+      what,
+    }:
+    {
+      ${fileOption} = mkFileOption {
+        default = file;
+        inherit what;
+      };
+      kubernetesSecret = mkKubernetesSecretOption {
+        name = secretName;
+        key = secretKey;
+        inherit what;
+      };
+    };
 }

@@ -42,42 +42,36 @@ in
     oidc = {
       discoveryEndpoint = nullStr "https://idp.example.com/.well-known/openid-configuration" "OpenID Connect discovery URL. Unset leaves an advisory finding.";
       clientId = nullStr "mattermost" "OpenID Connect client id (not a secret).";
-      clientSecretFile = smTypes.mkFileOption {
-        default = "/run/secrets/mattermost/oidc-client-secret";
-        what = "the OpenID Connect client secret";
-      };
-      kubernetesSecret = smTypes.mkKubernetesSecretOption {
-        name = "mattermost-oidc";
-        key = "client-secret";
-        what = "the OpenID Connect client secret";
-      };
+    }
+    // smTypes.mkSecretSourceOptions {
+      fileOption = "clientSecretFile";
+      file = "/run/secrets/mattermost/oidc-client-secret";
+      secretName = "mattermost-oidc";
+      secretKey = "client-secret";
+      what = "the OpenID Connect client secret";
     };
 
     gitlab = {
       url = nullStr "https://gitlab.example.com" "GitLab instance URL.";
       clientId = nullStr "0123456789abcdef" "GitLab application id (not a secret).";
-      clientSecretFile = smTypes.mkFileOption {
-        default = "/run/secrets/mattermost/gitlab-client-secret";
-        what = "the GitLab application secret";
-      };
-      kubernetesSecret = smTypes.mkKubernetesSecretOption {
-        name = "mattermost-gitlab";
-        key = "client-secret";
-        what = "the GitLab application secret";
-      };
+    }
+    // smTypes.mkSecretSourceOptions {
+      fileOption = "clientSecretFile";
+      file = "/run/secrets/mattermost/gitlab-client-secret";
+      secretName = "mattermost-gitlab";
+      secretKey = "client-secret";
+      what = "the GitLab application secret";
     };
 
     saml = {
       idpMetadataUrl = nullStr "https://idp.example.com/saml/metadata" "SAML IdP metadata URL.";
-      privateKeyFile = smTypes.mkFileOption {
-        default = "/run/secrets/mattermost/saml-sp.key";
-        what = "the SAML service-provider private key";
-      };
-      kubernetesSecret = smTypes.mkKubernetesSecretOption {
-        name = "mattermost-saml";
-        key = "sp.key";
-        what = "the SAML service-provider private key";
-      };
+    }
+    // smTypes.mkSecretSourceOptions {
+      fileOption = "privateKeyFile";
+      file = "/run/secrets/mattermost/saml-sp.key";
+      secretName = "mattermost-saml";
+      secretKey = "sp.key";
+      what = "the SAML service-provider private key";
     };
 
     ldap = {
@@ -91,15 +85,13 @@ in
       };
       baseDN = nullStr "dc=example,dc=com" "Base DN of user searches.";
       bindUsername = nullStr "cn=mattermost,ou=services,dc=example,dc=com" "Read-only bind account (not a secret).";
-      bindPasswordFile = smTypes.mkFileOption {
-        default = "/run/secrets/mattermost/ldap-bind-password";
-        what = "the LDAP bind password";
-      };
-      kubernetesSecret = smTypes.mkKubernetesSecretOption {
-        name = "mattermost-ldap";
-        key = "bind-password";
-        what = "the LDAP bind password";
-      };
+    }
+    // smTypes.mkSecretSourceOptions {
+      fileOption = "bindPasswordFile";
+      file = "/run/secrets/mattermost/ldap-bind-password";
+      secretName = "mattermost-ldap";
+      secretKey = "bind-password";
+      what = "the LDAP bind password";
     };
   };
 }

@@ -38,15 +38,13 @@ in
         example = "mattermost";
         description = "Relay account (not a secret).";
       };
-      passwordFile = smTypes.mkFileOption {
-        default = "/run/secrets/mattermost/smtp-password";
-        what = "the SMTP relay password";
-      };
-      kubernetesSecret = smTypes.mkKubernetesSecretOption {
-        name = "mattermost-smtp";
-        key = "password";
-        what = "the SMTP relay password";
-      };
+    }
+    // smTypes.mkSecretSourceOptions {
+      fileOption = "passwordFile";
+      file = "/run/secrets/mattermost/smtp-password";
+      secretName = "mattermost-smtp";
+      secretKey = "password";
+      what = "the SMTP relay password";
     };
 
     pushNotifications.server = mkOption {

@@ -6,6 +6,17 @@ use crate::document::Deployment;
 
 pub const APP_UPSTREAM: &str = "127.0.0.1:8065";
 
+/// Shared by both locations. X-Real-IP and X-Forwarded-For are overwritten
+/// with the peer address, never appended to, so clients cannot forge them.
+const PROXY: &str = "        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $remote_addr;
+        proxy_set_header X-Forwarded-Proto https;
+        proxy_read_timeout 600s;
+        proxy_http_version 1.1;
+        proxy_pass http://mattermost_app;
+";
+
 pub fn render(d: &Deployment) -> String {
     render_with(d, APP_UPSTREAM, 443, 80)
 }
@@ -58,28 +69,15 @@ server {{
     location ~ /api/v[0-9]+/(users/)?websocket$ {{
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection $mattermost_connection_upgrade;
-        proxy_set_header Host $host;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $remote_addr;
-        proxy_set_header X-Forwarded-Proto https;
-        proxy_read_timeout 600s;
-        proxy_http_version 1.1;
-        proxy_pass http://mattermost_app;
-    }}
+{proxy}    }}
 
     location / {{
         proxy_set_header Connection "";
-        proxy_set_header Host $host;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $remote_addr;
-        proxy_set_header X-Forwarded-Proto https;
-        proxy_read_timeout 600s;
-        proxy_http_version 1.1;
-        proxy_pass http://mattermost_app;
-    }}
+{proxy}    }}
 }}
 "#,
         domain = d.domain,
+        proxy = PROXY,
         cert = d.tls.certificate_file,
         key = d.tls.key_file,
     )
