@@ -128,3 +128,35 @@ fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
     assert_eq!(v["failedAssertions"], serde_json::json!([]));
     assert_eq!(v["policyDate"], "2026-11-23");
 }
+
+#[test]
+fn options_doc_is_fresh_and_every_option_is_documented() {
+    if !nix_lib_available() {
+        return;
+    }
+    let out = Command::new("nix-instantiate")
+        .current_dir(root())
+        .args(["--eval", "--strict", "--json", "nix/options-doc.nix", "--arg", "lib", "import <nixpkgs/lib>"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let live: String = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(live, std::fs::read_to_string(root().join("docs/options.md")).unwrap(), "docs/options.md is stale: scripts/gen-options-doc.sh");
+    // Every option: description and example; a default unless it is one of the required ones.
+    let expr = "let lib = import <nixpkgs/lib>; in map (o: { inherit (o) name description; example = o ? example; default = o ? default; }) (lib.filter (o: o.visible) (lib.optionAttrSetToDocList (import ./modules/standalone.nix { inherit lib; modules = [ ]; }).options))";
+    let out = Command::new("nix-instantiate").current_dir(root()).args(["--eval", "--strict", "--json", "-E", expr]).output().unwrap();
+    let opts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let opts = opts.as_array().unwrap();
+    assert!(opts.len() > 60);
+    for o in opts {
+        let name = o["name"].as_str().unwrap();
+        if name.contains("_module") {
+            continue;
+        }
+        assert!(o["description"].as_str().is_some_and(|d| d.len() > 10), "{name} lacks a description");
+        assert_eq!(o["example"], true, "{name} lacks an example");
+        let required = ["services.secureMattermost.mode", "services.secureMattermost.domain"].contains(&name)
+            || name.contains(".justification.<name>.reason");
+        assert!(o["default"] == true || required, "{name} lacks a default");
+    }
+}
