@@ -165,6 +165,9 @@ fn check(input: &InputArgs) -> Result<Checked, Error> {
     for (r, w) in report.warnings() {
         eprintln!("warning[{}]: {w}", r.id);
     }
+    for r in report.results.iter().filter(|r| r.outcome.is_failure()) {
+        eprintln!("{:?}", miette::Report::new(policy::Finding(r.clone())));
+    }
     Ok(Checked { doc, config: eff.config, report, today })
 }
 

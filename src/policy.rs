@@ -245,3 +245,39 @@ mod tests {
         assert_eq!(label("sc-8"), "SC-8");
     }
 }
+
+/// A failing rule as a diagnostic (printed to stderr before the summary):
+/// rule id as the code, controls, the setting paths, values found, the fix.
+#[derive(Debug)]
+pub struct Finding(pub RuleResult);
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.0;
+        write!(f, "{} [{}]: {}", r.title, r.controls.join(", "), r.message)?;
+        if let Value::Object(found) = &r.found {
+            for (path, value) in found {
+                write!(f, "\n  {path} = {value}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Finding {}
+
+impl miette::Diagnostic for Finding {
+    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        Some(Box::new(format!("sm::rule::{}", self.0.id)))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Error)
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        let waiver = match Catalog::load().rule(&self.0.id) {
+            Some(rule) if rule.waivable => format!(", or record justification.{}", self.0.id),
+            _ => " (this rule cannot be waived)".to_string(),
+        };
+        Some(Box::new(format!("{}{waiver}", self.0.fix)))
+    }
+}

@@ -23,6 +23,11 @@ fn guest_users_without_justification_fail_naming_the_option() {
     let out = out.expect("outcomes");
     assert_eq!(outcome_of(&out, "guest-accounts-disabled"), "fail");
     assert!(r.stderr.contains("sm::policy::failed"), "{}", r.stderr);
+    // A rustc-style diagnostic: rule id, controls, the setting and value found, the fix.
+    assert!(r.stderr.contains("sm::rule::guest-accounts-disabled"), "{}", r.stderr);
+    assert!(r.stderr.contains("[AC-2, AC-21, IA-8]"), "{}", r.stderr);
+    assert!(r.stderr.contains("config.GuestAccountsSettings.Enable = true"), "{}", r.stderr);
+    assert!(r.stderr.contains("set justification.allowGuestUsers, or set allowGuestUsers = false"), "{}", r.stderr);
     // The human table names the fix with the option.
     let r = run_stdin(&["check", "--input", "-", "--today", TODAY], &patched(card(), &json!({"allowGuestUsers": true})).to_string());
     assert_eq!(r.code, 1);
