@@ -172,8 +172,7 @@ fn check(input: &InputArgs) -> Result<Checked, Error> {
 }
 
 fn evaluate_nix(path: &Path) -> Result<Value, Error> {
-    // Wired to crate::nixeval once the built-in evaluator lands.
-    Err(Error::Io { path: path.display().to_string(), detail: "the built-in evaluator is not available yet; evaluate with modules/standalone.nix and pass --input".into() })
+    crate::nixeval::evaluate_file(path).map_err(|e| Error::Eval(Box::new(e)))
 }
 
 fn finish(report: &Report) -> Result<i32, Error> {

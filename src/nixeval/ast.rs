@@ -96,27 +96,27 @@ pub(crate) enum BinOp {
 
 /// The bindings of an attribute set or `let`, nested attribute paths merged
 /// into sub-sets as Nix's parser does.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Bindings {
     /// In name order.
     pub statics: Vec<(Rc<str>, Binding)>,
     pub dynamics: Vec<DynamicBinding>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Binding {
     pub key_span: Span,
     pub value: BindValue,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct DynamicBinding {
     pub key: ExprRef,
     pub key_span: Span,
     pub value: BindValue,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum BindValue {
     Expr(ExprRef),
     /// `inherit name;`: the name from the enclosing scope.
@@ -125,7 +125,7 @@ pub(crate) enum BindValue {
     InheritFrom(ExprRef),
     /// A set built from attribute paths (`a.b = 1; a.c = 2;`), a plain set
     /// in the scope of its parent.
-    Nested(Span, Bindings),
+    Nested(Span, Rc<Bindings>),
 }
 
 #[derive(Debug)]

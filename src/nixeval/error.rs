@@ -8,7 +8,10 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use miette::{Diagnostic, LabeledSpan, MietteError, NamedSource, SourceCode, SourceSpan, SpanContents};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceCode, SourceSpan,
+    SpanContents,
+};
 
 use super::source::{SourceMap, Span};
 
@@ -39,6 +42,8 @@ pub enum ErrorKind {
     LiteralSecret,
     /// Credential-looking strings or secret-named settings (`settingRule`/`valueRule`).
     SecretInValue,
+    /// A bug in the evaluator (it panicked); never expected.
+    Internal,
 }
 
 impl ErrorKind {
@@ -56,6 +61,7 @@ impl ErrorKind {
             ErrorKind::MissingValue => "secure_mattermost::nixeval::missing_value",
             ErrorKind::LiteralSecret => "secure_mattermost::nixeval::literal_secret",
             ErrorKind::SecretInValue => "secure_mattermost::nixeval::secret_in_value",
+            ErrorKind::Internal => "secure_mattermost::nixeval::internal",
         }
     }
 }
@@ -79,7 +85,10 @@ impl fmt::Display for Location {
 
 /// An error from [`super::evaluate_file`].
 #[derive(Debug)]
-pub struct NixEvalError {
+pub struct NixEvalError(Box<Public>);
+
+#[derive(Debug)]
+struct Public {
     kind: ErrorKind,
     message: String,
     option: Option<String>,
@@ -92,31 +101,44 @@ pub struct NixEvalError {
 
 impl NixEvalError {
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The option the error is about, spelled as Nix's own message spells it
     /// (e.g. `services.secureMattermost.mode`); `None` where Nix names none.
     pub fn option_path(&self) -> Option<&str> {
-        self.option.as_deref()
+        self.0.option.as_deref()
     }
 
     /// The catalog rule id for literal-secret refusals.
     pub fn rule(&self) -> Option<&str> {
-        self.rule.as_deref()
+        self.0.rule.as_deref()
     }
 
     /// Where in the user's files the error points, if anywhere.
     pub fn location(&self) -> Option<&Location> {
-        self.location.as_ref()
+        self.0.location.as_ref()
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
+    }
+
+    pub(crate) fn internal() -> Self {
+        NixEvalError(Box::new(Public {
+            kind: ErrorKind::Internal,
+            message: "internal error in the built-in evaluator".to_string(),
+            option: None,
+            rule: None,
+            label: None,
+            help: Some(HELP_REAL_NIX.to_string()),
+            location: None,
+            source: None,
+        }))
     }
 
     pub(crate) fn io(path: &std::path::Path, err: &std::io::Error) -> Self {
-        NixEvalError {
+        NixEvalError(Box::new(Public {
             kind: ErrorKind::Io,
             message: format!("cannot read {}: {err}", path.display()),
             option: None,
@@ -125,16 +147,16 @@ impl NixEvalError {
             help: None,
             location: None,
             source: None,
-        }
+        }))
     }
 }
 
 impl fmt::Display for NixEvalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        f.write_str(&self.0.message)?;
         // Without a snippet (secret refusals) the position goes in the text.
-        if self.source.is_none() {
-            if let Some(loc) = &self.location {
+        if self.0.source.is_none() {
+            if let Some(loc) = &self.0.location {
                 write!(f, " (at {loc})")?;
             }
         }
@@ -146,25 +168,27 @@ impl std::error::Error for NixEvalError {}
 
 impl Diagnostic for NixEvalError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.kind.code()))
+        Some(Box::new(self.0.kind.code()))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.0
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn SourceCode)
+        self.0.source.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let loc = self.location.as_ref()?;
-        self.source.as_ref()?;
+        let loc = self.0.location.as_ref()?;
+        self.0.source.as_ref()?;
         let span = SourceSpan::new(loc.offset.into(), loc.len);
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-            self.label.clone(),
-            span,
-        ))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(self.0.label.clone(), span),
+        )))
     }
 }
 
@@ -178,32 +202,62 @@ impl SourceCode for Snippet {
     fn read_span<'a>(
         &'a self,
         span: &SourceSpan,
-        _context_lines_before: usize,
-        _context_lines_after: usize,
+        context_lines_before: usize,
+        context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        self.0.read_span(span, 0, 0)
+        // Without context the span itself is asked for (its line and column
+        // head the report); with context, the whole lines the span covers
+        // and nothing around them.
+        if context_lines_before == 0 && context_lines_after == 0 {
+            return self.0.read_span(span, 0, 0);
+        }
+        let text = self.0.as_str();
+        let start = span.offset();
+        let end = start
+            .checked_add(span.len())
+            .ok_or(MietteError::OutOfBounds)?;
+        let (before, after) = match (text.get(..start), text.get(end..)) {
+            (Some(b), Some(a)) if start <= end => (b, a),
+            _ => return Err(MietteError::OutOfBounds),
+        };
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_end = after.find('\n').map_or(text.len(), |i| end + i);
+        let data = &text.as_bytes()[line_start..line_end];
+        let line = before.matches('\n').count();
+        let line_count = data.iter().filter(|b| **b == b'\n').count() + 1;
+        Ok(Box::new(MietteSpanContents::new(
+            data,
+            SourceSpan::new(line_start.into(), line_end - line_start),
+            line,
+            0,
+            line_count,
+        )))
     }
 }
 
 pub(crate) const HELP_REAL_NIX: &str = "the built-in evaluator implements a subset of Nix; evaluate this declaration with real Nix instead: NIX_PATH=nixpkgs=<nixpkgs> nix-instantiate --eval --strict --json -E 'let lib = import <nixpkgs/lib>; in (import ./modules/standalone.nix { inherit lib; modules = [ ./your-declaration.nix ]; }).evaluated'";
 
-/// An error while evaluating, before it is tied to the source files.
+/// An error while evaluating, before it is tied to the source files. Boxed:
+/// it travels up every `Result` of the interpreter.
 #[derive(Debug, Clone)]
-pub(crate) struct Error {
-    pub kind: ErrorKind,
-    pub message: String,
-    pub span: Option<Span>,
-    pub option: Option<String>,
-    pub rule: Option<String>,
-    pub label: Option<String>,
-    pub help: Option<String>,
+pub(crate) struct Error(Box<ErrorData>);
+
+#[derive(Debug, Clone)]
+struct ErrorData {
+    kind: ErrorKind,
+    message: String,
+    span: Option<Span>,
+    option: Option<String>,
+    rule: Option<String>,
+    label: Option<String>,
+    help: Option<String>,
 }
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(ErrorData {
             kind,
             message: message.into(),
             span: None,
@@ -211,7 +265,7 @@ impl Error {
             rule: None,
             label: None,
             help: None,
-        }
+        }))
     }
 
     pub fn eval(message: impl Into<String>) -> Self {
@@ -236,42 +290,47 @@ impl Error {
     }
 
     pub fn at(mut self, span: Option<Span>) -> Self {
-        if self.span.is_none() {
-            self.span = span;
+        if self.0.span.is_none() {
+            self.0.span = span;
         }
         self
     }
 
     pub fn with_option(mut self, option: impl Into<String>) -> Self {
-        self.option = Some(option.into());
+        self.0.option = Some(option.into());
         self
     }
 
     pub fn with_rule(mut self, rule: impl Into<String>) -> Self {
-        self.rule = Some(rule.into());
+        self.0.rule = Some(rule.into());
         self
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
+        self.0.label = Some(label.into());
         self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.0.help = Some(help.into());
         self
     }
 
     fn shows_source(&self) -> bool {
         // Secret refusals point at the line in the text only: the snippet
         // would show the very value being refused.
-        !matches!(self.kind, ErrorKind::LiteralSecret | ErrorKind::SecretInValue)
+        !matches!(
+            self.0.kind,
+            ErrorKind::LiteralSecret | ErrorKind::SecretInValue
+        )
     }
 
     pub fn into_public(self, sources: &SourceMap) -> NixEvalError {
+        let shows_source = self.shows_source();
+        let e = *self.0;
         let mut location = None;
         let mut source = None;
-        if let Some(span) = self.span {
+        if let Some(span) = e.span {
             if let Some(file) = sources.get(span.file) {
                 let (line, column) = file.line_col(span.start as usize);
                 location = Some(Location {
@@ -281,24 +340,27 @@ impl Error {
                     offset: span.start as usize,
                     len: span.len() as usize,
                 });
-                if self.shows_source() {
-                    source = Some(NamedSource::new(file.display_name(), Snippet(file.redacted())));
+                if shows_source {
+                    source = Some(NamedSource::new(
+                        file.display_name(),
+                        Snippet(file.redacted()),
+                    ));
                 }
             }
         }
-        let help = self.help.or_else(|| match self.kind {
+        let help = e.help.or_else(|| match e.kind {
             ErrorKind::Parse | ErrorKind::Unsupported => Some(HELP_REAL_NIX.to_string()),
             _ => None,
         });
-        NixEvalError {
-            kind: self.kind,
-            message: self.message,
-            option: self.option,
-            rule: self.rule,
-            label: self.label,
+        NixEvalError(Box::new(Public {
+            kind: e.kind,
+            message: e.message,
+            option: e.option,
+            rule: e.rule,
+            label: e.label,
             help,
             location,
             source,
-        }
+        }))
     }
 }

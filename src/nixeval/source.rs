@@ -76,7 +76,8 @@ impl SourceFile {
         }
         // Masking whole UTF-8 sequences byte-wise keeps the text valid except
         // at range edges inside a multi-byte character; repair those lossily.
-        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 

@@ -1,0 +1,223 @@
+//! `modules/document.nix`, mirrored: the evaluated document, with secret
+//! traps forced first and every string checked against the catalog's rules.
+
+use std::rc::Rc;
+
+use serde_json::{Map, Number, Value as Json};
+
+use super::error::{Error, ErrorKind, Result};
+use super::eval::Eval;
+use super::modules::ModuleSystem;
+use super::source::Span;
+use super::value::*;
+
+struct Finding {
+    rule: String,
+    path: Vec<String>,
+    span: Option<Span>,
+}
+
+impl Eval {
+    pub(crate) fn document(&mut self, sys: &Rc<ModuleSystem>) -> Result<Json> {
+        // Reading `eval.config` runs lib's check for undeclared options.
+        self.check_unmatched(sys)?;
+        let mut cfg = Thunk::value(self.system_config(sys), None);
+        let prefix = self.schema.prefix.clone();
+        for name in &prefix {
+            cfg = self.select(&cfg, name)?;
+        }
+        // `trapsUnset`, in catalog order: a defined trap fails in its merge.
+        let traps: Vec<Vec<String>> = self.secrets.traps.iter().map(|t| t.path.clone()).collect();
+        for trap in &traps {
+            let mut t = cfg.clone();
+            for name in trap {
+                t = self.select(&t, name)?;
+            }
+            if !matches!(self.force(&t)?, Value::Null) {
+                return Err(Error::eval(
+                    "secure-mattermost: unreachable: a secret trap option accepted a value",
+                ));
+            }
+        }
+        let mut findings = Vec::new();
+        let mut path = Vec::new();
+        let body = self.document_json(&cfg, &mut path, &traps, &mut findings)?;
+        if let Some(first) = findings.first() {
+            let secrets = self.secrets;
+            let mut message = String::from(
+                "secure-mattermost: literal secret(s) refused; the Nix store is world-readable, so secrets may only be given as file paths or Secret references. The values are not shown.",
+            );
+            let head = prefix.join(".");
+            for f in &findings {
+                message.push_str(&format!("\n  [{}] {head}.{}", f.rule, f.path.join(".")));
+            }
+            let _ = secrets;
+            return Err(Error::new(ErrorKind::SecretInValue, message)
+                .with_option(format!("{head}.{}", first.path.join(".")))
+                .with_rule(first.rule.clone())
+                .at(first.span));
+        }
+        let mut doc = Map::new();
+        for (k, v) in &self.schema.document.clone() {
+            if k == "cfgAttr" {
+                continue;
+            }
+            if let Some(constants) = v.as_object().filter(|_| k == "constants") {
+                for (ck, cv) in constants {
+                    doc.insert(ck.clone(), cv.clone());
+                }
+            }
+        }
+        let slot = self
+            .schema
+            .document
+            .get("cfgAttr")
+            .and_then(Json::as_str)
+            .ok_or_else(|| Error::eval("modules/options-schema.json: document.cfgAttr missing"))?;
+        doc.insert(slot.to_string(), body);
+        doc.sort_keys();
+        Ok(Json::Object(doc))
+    }
+
+    fn select(&mut self, t: &Thunk, name: &str) -> Result<Thunk> {
+        match self.force(t)? {
+            Value::Attrs(a) => a
+                .get(name)
+                .cloned()
+                .ok_or_else(|| Error::eval(format!("attribute '{name}' missing"))),
+            other => Err(Error::eval(format!(
+                "value is {} while a set was expected",
+                other.describe()
+            ))),
+        }
+    }
+
+    /// Forces the whole value in attribute order (as `findings` does in
+    /// document.nix) and collects the catalog findings on the way.
+    fn document_json(
+        &mut self,
+        t: &Thunk,
+        path: &mut Vec<String>,
+        skip: &[Vec<String>],
+        findings: &mut Vec<Finding>,
+    ) -> Result<Json> {
+        let v = self.force(t)?;
+        Ok(match v {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(b),
+            Value::Int(i) => Json::Number(i.into()),
+            Value::Float(f) => Json::Number(nix_float(f)?),
+            Value::Str(s) => {
+                let secrets = self.secrets;
+                if secrets.looks_like_credential(&s) {
+                    findings.push(Finding {
+                        rule: secrets.value_rule.clone(),
+                        path: path.clone(),
+                        span: t.span(),
+                    });
+                }
+                let is_setting =
+                    path.len() > 1 && path.first().map(String::as_str) == Some("settings");
+                if is_setting
+                    && !s.is_empty()
+                    && path
+                        .last()
+                        .is_some_and(|k| secrets.is_secret_setting_key(k))
+                {
+                    findings.push(Finding {
+                        rule: secrets.setting_rule.clone(),
+                        path: path.clone(),
+                        span: t.span(),
+                    });
+                }
+                Json::String(s.to_string())
+            }
+            Value::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    path.push(format!("[{i}]"));
+                    let r = self.document_json(item, path, &[], findings);
+                    path.pop();
+                    out.push(r?);
+                }
+                Json::Array(out)
+            }
+            Value::Attrs(a) => {
+                let mut out = Map::new();
+                for (k, attr) in &a.map {
+                    path.push(k.to_string());
+                    if skip.iter().any(|s| s == path) {
+                        path.pop();
+                        continue;
+                    }
+                    let r = self.document_json(&attr.value, path, skip, findings);
+                    path.pop();
+                    out.insert(k.to_string(), r?);
+                }
+                Json::Object(out)
+            }
+            Value::Path(_) => return Err(Error::path_literal().at(t.span())),
+            Value::Lambda(_) | Value::Prim(_) => {
+                return Err(Error::eval("cannot convert a function to JSON").at(t.span()))
+            }
+        })
+    }
+}
+
+/// A float as Nix 2.8 prints it in JSON: C++ stream defaults, i.e. `%g`
+/// with six significant digits ("1", "0.1", "1.23457e+08").
+pub(crate) fn nix_float(f: f64) -> Result<Number> {
+    if !f.is_finite() {
+        return Err(Error::eval("cannot represent a non-finite float in JSON"));
+    }
+    let text = format_g6(f);
+    serde_json::from_str::<Number>(&text).map_err(|e| Error::eval(format!("float {text}: {e}")))
+}
+
+fn format_g6(f: f64) -> String {
+    if f == 0.0 {
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    // Round to 6 significant digits first; the exponent decides the style.
+    let sci = format!("{f:.5e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        let decimals = usize::try_from(5 - exp).unwrap_or(0);
+        trim_zeros(&format!("{f:.decimals$}"))
+    } else {
+        let m = trim_zeros(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{m}e{sign}{:02}", exp.abs())
+    }
+}
+
+fn trim_zeros(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_g6;
+
+    #[test]
+    fn floats_print_like_nix_2_8() {
+        assert_eq!(format_g6(1.0), "1");
+        assert_eq!(format_g6(1.5), "1.5");
+        assert_eq!(format_g6(0.1), "0.1");
+        assert_eq!(format_g6(123456789.123), "1.23457e+08");
+        assert_eq!(format_g6(0.0001), "0.0001");
+        assert_eq!(format_g6(0.00001), "1e-05");
+        assert_eq!(format_g6(100000.0), "100000");
+        assert_eq!(format_g6(999999.5), "1e+06");
+        assert_eq!(format_g6(-2.25), "-2.25");
+    }
+}

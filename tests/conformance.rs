@@ -1,0 +1,430 @@
+//! Conformance of the built-in evaluator (`secure_mattermost::nixeval`) with
+//! real Nix: every declaration in tests/conformance gives the document Nix
+//! gives (compared after RFC 8785 canonicalisation), or fails naming the
+//! option Nix names. Expected results are written by real Nix only, with
+//! scripts/gen-conformance-expected.sh; when nix-instantiate and
+//! `<nixpkgs/lib>` are available the suite is also compared live, and the
+//! committed option schema is checked for staleness.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use secure_mattermost::nixeval::{evaluate_file, ErrorKind};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn conformance_dir() -> PathBuf {
+    root().join("tests/conformance")
+}
+
+/// Every declaration of the suite: (name, file).
+fn declarations() -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let cases = conformance_dir().join("cases");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&cases)
+        .expect("tests/conformance/cases")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "nix"))
+        .collect();
+    files.sort();
+    for f in files {
+        let name = f
+            .file_stem()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        out.push((name, f));
+    }
+    let list =
+        std::fs::read_to_string(conformance_dir().join("examples.list")).expect("examples.list");
+    for line in list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let mut parts = line.split_whitespace();
+        let (Some(name), Some(path)) = (parts.next(), parts.next()) else {
+            panic!("bad line in examples.list: {line}");
+        };
+        out.push((name.to_string(), root().join(path)));
+    }
+    out
+}
+
+enum Expected {
+    Document(Value),
+    Error {
+        option: Option<String>,
+        rule: Option<String>,
+    },
+}
+
+fn expected(name: &str) -> Expected {
+    let dir = conformance_dir().join("expected");
+    let doc = dir.join(format!("{name}.json"));
+    let err = dir.join(format!("{name}.error.json"));
+    let read = |p: &Path| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    match (doc.exists(), err.exists()) {
+        (true, false) => Expected::Document(read(&doc)),
+        (false, true) => {
+            let v = read(&err);
+            Expected::Error {
+                option: v["option"].as_str().map(str::to_string),
+                rule: v.get("rule").and_then(Value::as_str).map(str::to_string),
+            }
+        }
+        _ => panic!("{name}: expected exactly one of {name}.json / {name}.error.json; run scripts/gen-conformance-expected.sh"),
+    }
+}
+
+/// Compares the built-in evaluator's outcome with an expected one; `Err`
+/// describes the difference.
+fn compare(name: &str, file: &Path, want: &Expected) -> Result<(), String> {
+    let got = evaluate_file(file);
+    match (want, got) {
+        (Expected::Document(doc), Ok(ours)) => {
+            let (a, b) = (canonical_json(doc), canonical_json(&ours));
+            if a == b {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name}: documents differ\n  nix:  {a}\n  ours: {b}"
+                ))
+            }
+        }
+        (Expected::Document(_), Err(e)) => {
+            Err(format!("{name}: Nix evaluates it, ours fails: {e}"))
+        }
+        (Expected::Error { option, .. }, Ok(_)) => Err(format!(
+            "{name}: Nix fails (option {option:?}), ours succeeds"
+        )),
+        (Expected::Error { option, rule }, Err(e)) => {
+            if e.kind() == ErrorKind::Internal {
+                return Err(format!("{name}: internal error: {e}"));
+            }
+            if e.option_path() != option.as_deref() {
+                return Err(format!(
+                    "{name}: Nix names option {option:?}, ours {:?} ({e})",
+                    e.option_path()
+                ));
+            }
+            if rule.is_some() && e.rule() != rule.as_deref() {
+                return Err(format!(
+                    "{name}: Nix names rule {rule:?}, ours {:?}",
+                    e.rule()
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn suite_is_large_enough() {
+    let n = declarations().len();
+    assert!(n >= 30, "only {n} conformance declarations");
+}
+
+#[test]
+fn built_in_evaluator_matches_committed_nix_results() {
+    let mut failures = Vec::new();
+    for (name, file) in declarations() {
+        if let Err(e) = compare(&name, &file, &expected(&name)) {
+            failures.push(e);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Whether real Nix with nixpkgs' lib can run here; if not, says so loudly.
+fn nix_available(what: &str) -> bool {
+    let ok = Command::new("nix-instantiate")
+        .args(["--eval", "--expr", "<nixpkgs/lib>"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        common::skip(&format!("conformance/{what}"), "no nixpkgs lib on NIX_PATH; set NIX_PATH=nixpkgs=<nixpkgs or nixpkgs.lib> with nix-instantiate installed to run it");
+    }
+    ok
+}
+
+/// Straight to stderr, past the test harness's output capture.
+
+fn nix_evaluate(file: &Path) -> Expected {
+    let expr = format!(
+        "let lib = import <nixpkgs/lib>; in (import {} {{ inherit lib; modules = [ {} ]; }}).evaluated",
+        root().join("modules/standalone.nix").display(),
+        file.display()
+    );
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "--expr", &expr])
+        .output()
+        .expect("nix-instantiate");
+    if out.status.success() {
+        Expected::Document(serde_json::from_slice(&out.stdout).expect("Nix's JSON"))
+    } else {
+        let (option, rule) = option_named_by_nix(&String::from_utf8_lossy(&out.stderr));
+        Expected::Error { option, rule }
+    }
+}
+
+/// The option (and catalog rule) Nix's first error names; kept in sync with
+/// error_json() in scripts/gen-conformance-expected.sh.
+fn option_named_by_nix(stderr: &str) -> (Option<String>, Option<String>) {
+    let text: String = match stderr
+        .find("\nerror:")
+        .map(|i| i + 1)
+        .or(stderr.starts_with("error:").then_some(0))
+    {
+        Some(i) => stderr[i..].replace('\n', " "),
+        None => return (None, None),
+    };
+    let finding =
+        regex::Regex::new(r"\[([a-z-]+)\] (services\.secureMattermost[^ ]*)").expect("regex");
+    let trap =
+        regex::Regex::new(r"secure-mattermost: \[([a-z-]+)\] option `([^']+)'").expect("regex");
+    let named = regex::Regex::new(r"option\s+`([^'`]+)['`]").expect("regex");
+    if let Some(c) = finding.captures(&text) {
+        return (Some(c[2].to_string()), Some(c[1].to_string()));
+    }
+    if let Some(c) = trap.captures(&text) {
+        return (Some(c[2].to_string()), Some(c[1].to_string()));
+    }
+    (named.captures(&text).map(|c| c[1].to_string()), None)
+}
+
+#[test]
+fn built_in_evaluator_matches_live_nix() {
+    if !nix_available("live comparison of the conformance suite with nix-instantiate") {
+        return;
+    }
+    let mut failures = Vec::new();
+    for (name, file) in declarations() {
+        let live = nix_evaluate(&file);
+        if let Err(e) = compare(&name, &file, &live) {
+            failures.push(e);
+        }
+        // The committed expectation must still be what Nix says.
+        let committed = expected(&name);
+        let same = match (&live, &committed) {
+            (Expected::Document(a), Expected::Document(b)) => {
+                canonical_json(a) == canonical_json(b)
+            }
+            (Expected::Error { option: a, rule: r }, Expected::Error { option: b, rule: s }) => {
+                a == b && r == s
+            }
+            _ => false,
+        };
+        if !same {
+            failures.push(format!(
+                "{name}: committed expectation is stale; run scripts/gen-conformance-expected.sh"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn committed_options_schema_is_current() {
+    if !nix_available("staleness check of modules/options-schema.json") {
+        return;
+    }
+    let out = Command::new("bash")
+        .arg(root().join("scripts/gen-options-schema.sh"))
+        .arg("--stdout")
+        .output()
+        .expect("scripts/gen-options-schema.sh");
+    assert!(
+        out.status.success(),
+        "gen-options-schema.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fresh: Value = serde_json::from_slice(&out.stdout).expect("generated schema is JSON");
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("modules/options-schema.json"))
+            .expect("modules/options-schema.json"),
+    )
+    .expect("committed schema is JSON");
+    assert!(
+        canonical_json(&fresh) == canonical_json(&committed),
+        "modules/options-schema.json is stale: run scripts/gen-options-schema.sh and commit the result"
+    );
+}
+
+/// Through the real binary, once `eval --config` is wired to the evaluator.
+#[test]
+fn cli_eval_config_prints_the_document() {
+    let case = |name: &str| conformance_dir().join("cases").join(format!("{name}.nix"));
+    let run = |file: &Path| {
+        assert_cmd::Command::cargo_bin("secure-mattermost")
+            .expect("binary")
+            .args(["eval", "--config"])
+            .arg(file)
+            .output()
+            .expect("run secure-mattermost")
+    };
+    let ok = run(&case("minimal"));
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "eval --config failed: {stderr}");
+    let Expected::Document(want) = expected("minimal") else {
+        panic!("minimal is expected to evaluate");
+    };
+    let got: Value = serde_json::from_slice(&ok.stdout).expect("eval prints JSON");
+    assert_eq!(canonical_json(&got), canonical_json(&want));
+
+    for name in ["unknown-option", "literal-secret-option", "bad-type-port"] {
+        let out = run(&case(name));
+        assert_eq!(out.status.code(), Some(2), "{name}: exit code");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Expected::Error {
+            option: Some(option),
+            ..
+        } = expected(name)
+        {
+            assert!(
+                stderr.contains(&option),
+                "{name}: stderr does not name {option}: {stderr}"
+            );
+        }
+        assert!(
+            !stderr.contains("correct horse"),
+            "{name}: a secret leaked: {stderr}"
+        );
+    }
+}
+
+// --- RFC 8785 (JSON Canonicalization Scheme) --------------------------------
+
+fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&es_number(n)),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            // Keys sorted by their UTF-16 code units.
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// ECMAScript Number::toString, as RFC 8785 requires.
+fn es_number(n: &serde_json::Number) -> String {
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
+    if let Some(u) = n.as_u64() {
+        return u.to_string();
+    }
+    let f = n.as_f64().unwrap_or(f64::NAN);
+    if f == 0.0 {
+        return "0".to_string();
+    }
+    let sign = if f < 0.0 { "-" } else { "" };
+    // Shortest round-trip digits and exponent.
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let k = digits.len() as i32;
+    let n_exp = exp.parse::<i32>().unwrap_or(0) + 1;
+    let body = if k <= n_exp && n_exp <= 21 {
+        format!("{digits}{}", "0".repeat((n_exp - k) as usize))
+    } else if 0 < n_exp && n_exp <= 21 {
+        format!(
+            "{}.{}",
+            &digits[..n_exp as usize],
+            &digits[n_exp as usize..]
+        )
+    } else if -6 < n_exp && n_exp <= 0 {
+        format!("0.{}{digits}", "0".repeat((-n_exp) as usize))
+    } else {
+        let e = n_exp - 1;
+        let esign = if e < 0 { '-' } else { '+' };
+        let m = if k == 1 {
+            digits.clone()
+        } else {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        };
+        format!("{m}e{esign}{}", e.abs())
+    };
+    format!("{sign}{body}")
+}
+
+#[test]
+fn canonicaliser_follows_rfc_8785() {
+    // UTF-16 order puts U+1F600 (D83D DE00) before U+FF61; UTF-8 order would not.
+    let v: Value = serde_json::from_str(
+        r#"{"b":[1,1.5,1e21,0.000001,1e-7,-0.0],"a":"\u0007é","\uff61":3,"€":1,"\ud83d\ude00":2}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        canonical_json(&v),
+        "{\"a\":\"\\u0007é\",\"b\":[1,1.5,1e+21,0.000001,1e-7,0],\"€\":1,\"\u{1F600}\":2,\"\u{FF61}\":3}"
+    );
+}

@@ -1,0 +1,5 @@
+# Imported twice, evaluated once.
+{
+  services.secureMattermost.settings.PluginSettings.Allowed = [ "shared" ];
+  services.secureMattermost.mode = "kubernetes";
+}

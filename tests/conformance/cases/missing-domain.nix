@@ -1,0 +1,4 @@
+# domain has no default.
+{
+  services.secureMattermost.mode = "kubernetes";
+}

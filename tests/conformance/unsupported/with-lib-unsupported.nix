@@ -1,0 +1,7 @@
+# diagnostic: unsupported 6:38
+{ lib, ... }:
+with lib;
+{
+  services.secureMattermost.mode = "kubernetes";
+  services.secureMattermost.domain = toLower "chat.example.com";
+}
