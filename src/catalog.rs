@@ -14,6 +14,9 @@ pub struct Catalog {
     pub about: String,
     pub editions: BTreeMap<String, u8>,
     pub placeholder_justifications: Vec<String>,
+    /// What a file-path option may look like (also read by modules/types.nix).
+    pub path_pattern: String,
+    pub path_rule: String,
     pub secrets: SecretPatterns,
     pub rules: Vec<Rule>,
 }
@@ -25,6 +28,7 @@ pub struct SecretPatterns {
     pub setting_rule: String,
     pub value_rule: String,
     pub setting_key_pattern: String,
+    pub setting_key_match: String,
     pub value_patterns: Vec<String>,
     pub trap_options: Vec<TrapOption>,
 }
@@ -57,6 +61,10 @@ pub struct Rule {
     /// A `deployment.*` path; while it is null the rule is only advisory.
     #[serde(default)]
     pub needs_site_value: Option<String>,
+    /// Where this holds the rule cannot be judged from the declaration (e.g.
+    /// a DSN that lives in a Kubernetes Secret): the outcome is advisory.
+    #[serde(default)]
+    pub advisory_when: Option<Predicate>,
     #[serde(default)]
     pub requires_edition: Option<String>,
     pub compliant: Predicate,
@@ -105,6 +113,9 @@ pub struct Test {
     pub not_matches: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_null: Option<bool>,
+    /// Every element of a list matches (an empty list does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub each_matches: Option<String>,
 }
 
 /// Look a dotted path up in a JSON value; absent is `Null`.
@@ -166,6 +177,9 @@ impl Test {
             && self.matches.as_ref().is_none_or(|p| s.is_some_and(|s| full_match(p, s)))
             && self.not_matches.as_ref().is_none_or(|p| !s.is_some_and(|s| full_match(p, s)))
             && self.is_null.is_none_or(|want| v.is_null() == want)
+            && self.each_matches.as_ref().is_none_or(|p| {
+                v.as_array().is_some_and(|xs| xs.iter().all(|x| x.as_str().is_some_and(|s| full_match(p, s))))
+            })
     }
 }
 
@@ -218,6 +232,7 @@ mod tests {
                         t.matches.is_some(),
                         t.not_matches.is_some(),
                         t.is_null.is_some(),
+                        t.each_matches.is_some(),
                     ];
                     assert_eq!(ops.iter().filter(|x| **x).count(), 1, "{}", t.path);
                     assert!(t.path.starts_with("config.") || t.path.starts_with("deployment."), "{}", t.path);
@@ -226,9 +241,33 @@ mod tests {
         }
         for r in &Catalog::load().rules {
             walk(&r.compliant);
-            if let Some(w) = &r.when {
-                walk(w)
+            r.when.iter().chain(&r.advisory_when).for_each(walk);
+        }
+    }
+
+    #[test]
+    fn every_pattern_in_the_catalog_compiles() {
+        // full_match treats a broken pattern as no match; a broken catalog must fail here instead.
+        fn walk(p: &Predicate) {
+            match p {
+                Predicate::All { all: ps } | Predicate::Any { any: ps } => ps.iter().for_each(walk),
+                Predicate::Not { not } => walk(not),
+                Predicate::Always { .. } => {}
+                Predicate::Test(t) => {
+                    for pat in [&t.matches, &t.not_matches, &t.each_matches].into_iter().flatten() {
+                        assert!(regex::Regex::new(pat).is_ok(), "{}: {pat}", t.path);
+                    }
+                }
             }
+        }
+        let c = Catalog::load();
+        for r in &c.rules {
+            walk(&r.compliant);
+            r.when.iter().chain(&r.advisory_when).for_each(walk);
+        }
+        let s = &c.secrets;
+        for pat in s.value_patterns.iter().chain([&s.setting_key_pattern]) {
+            assert!(regex::Regex::new(pat).is_ok(), "{pat}");
         }
     }
 

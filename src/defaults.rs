@@ -10,9 +10,18 @@ use crate::error::Error;
 const PIN_JSON: &str = include_str!("../catalog/mattermost-pin.json");
 const DEFAULTS_JSON: &str = include_str!("../catalog/mattermost-defaults.json");
 
-/// Go map fields hold arbitrary keys, which the defaults cannot list
-/// (empty objects in the defaults are treated the same way).
-const FREE_FORM: &[&str] = &["PluginSettings.PluginStates"];
+/// Go map and raw-JSON fields hold arbitrary keys (plugin ids contain dots),
+/// which the defaults cannot list: they are set and rendered as one value.
+const FREE_FORM: &[&str] = &[
+    "PluginSettings.PluginStates",
+    "PluginSettings.Plugins",
+    "LogSettings.AdvancedLoggingJSON",
+    "ExperimentalAuditSettings.AdvancedLoggingJSON",
+];
+
+pub fn is_free_form(path: &str) -> bool {
+    FREE_FORM.contains(&path)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,12 +59,16 @@ fn check(path: &str, value: &Value, default: Option<&Value>, version: &str) -> R
     let Some(default) = default else {
         return Err(Error::UnknownSetting { key: path.to_string(), version: version.to_string() });
     };
-    if default.is_null() || value.is_null() {
+    if value.is_null() {
+        // A null would silently reset the setting to the release default.
+        return Err(Error::SettingType { key: path.to_string(), expected: "a value (null is not allowed)".into(), found: "null".into() });
+    }
+    if default.is_null() {
         return Ok(());
     }
     match (default, value) {
         (Value::Object(d), Value::Object(v)) => {
-            if d.is_empty() || FREE_FORM.contains(&path) {
+            if d.is_empty() || is_free_form(path) {
                 return Ok(());
             }
             for (k, x) in v {

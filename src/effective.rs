@@ -21,6 +21,7 @@ pub fn build(d: &Deployment, catalog: &Catalog) -> Result<Effective, Error> {
     if d.mattermost.version != pin.version {
         return Err(Error::Version { found: d.mattermost.version.clone(), pinned: pin.version });
     }
+    crate::paths::check(d)?;
     if d.replicas > 1 && d.file_storage.driver == StorageDriver::Local {
         return Err(Error::HaLocalStorage { replicas: d.replicas });
     }
@@ -43,7 +44,6 @@ pub fn build(d: &Deployment, catalog: &Catalog) -> Result<Effective, Error> {
                     option: option.to_string(),
                     key,
                     option_value: opt_value.to_string(),
-                    settings_value: value.to_string(),
                 });
             }
         }
@@ -257,7 +257,9 @@ pub fn set(root: &mut Value, dotted: &str, value: Value) {
 /// Leaf values of `settings` as dotted keys; lists and free-form maps are leaves.
 fn leaves(v: &Value, prefix: String) -> Vec<(String, Value)> {
     match v {
-        Value::Object(m) if !m.is_empty() && prefix != "PluginSettings.PluginStates" => m
+        // An empty attribute set changes nothing (it must not replace a section).
+        Value::Object(m) if m.is_empty() => vec![],
+        Value::Object(m) if !crate::defaults::is_free_form(&prefix) => m
             .iter()
             .flat_map(|(k, x)| {
                 let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };

@@ -43,12 +43,13 @@ pub enum Error {
     #[diagnostic(code(sm::input::setting_type))]
     SettingType { key: String, expected: String, found: String },
 
-    #[error("option `services.secureMattermost.{option}` sets {key} to {option_value}, but `services.secureMattermost.settings.{key}` sets it to {settings_value}")]
+    // The settings value is not shown: it may be a secret the patterns missed.
+    #[error("option `services.secureMattermost.{option}` sets {key} to {option_value}, but `services.secureMattermost.settings.{key}` sets it differently")]
     #[diagnostic(
         code(sm::input::conflict),
         help("remove settings.{key} and use the option `{option}` alone")
     )]
-    Conflict { option: String, key: String, option_value: String, settings_value: String },
+    Conflict { option: String, key: String, option_value: String },
 
     #[error("option `services.secureMattermost.replicas` is {replicas}, but `services.secureMattermost.fileStorage.driver` is \"local\"")]
     #[diagnostic(

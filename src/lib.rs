@@ -10,6 +10,7 @@ pub mod effective;
 pub mod error;
 pub mod launch;
 pub mod oscal;
+pub mod paths;
 pub mod nixeval;
 pub mod policy;
 pub mod render;

@@ -95,7 +95,14 @@ pub fn evaluate(
 }
 
 fn check_justification_keys(catalog: &Catalog, d: &Deployment) -> Result<(), Error> {
-    for key in d.justification.keys() {
+    for (key, j) in &d.justification {
+        if let Some(exp) = j.expires().filter(|e| !crate::report::valid_date(e)) {
+            return Err(Error::InvalidOption {
+                file: "declaration".into(),
+                option: format!("services.secureMattermost.justification.{key}.expires"),
+                detail: format!("{exp:?} is not a date (YYYY-MM-DD); a waiver must expire on a real day"),
+            });
+        }
         let known = catalog.rules.iter().any(|r| r.id == *key || r.option.as_deref() == Some(key.as_str()));
         if !known {
             return Err(Error::UnknownJustification { key: key.clone() });
@@ -141,11 +148,17 @@ fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8,
     }
 
     let applicable = rule.when.as_ref().is_none_or(|w| w.eval(view));
+    let unverifiable = rule.advisory_when.as_ref().is_some_and(|w| w.eval(view));
     let needs_value = rule.needs_site_value.as_ref().is_some_and(|p| lookup(view, p).is_null());
     let required = rule.requires_edition.as_deref().map(|e| (e, catalog.edition_rank(e)));
 
     let (outcome, message) = if !applicable {
         (Outcome::NotApplicable, "does not apply to this deployment".to_string())
+    } else if unverifiable {
+        (
+            Outcome::Advisory,
+            "cannot be verified from the declaration in this mode; verify it on the deployed system".to_string(),
+        )
     } else if needs_value {
         let what = rule.needs_site_value.as_deref().unwrap_or_default();
         (

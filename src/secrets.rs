@@ -36,7 +36,7 @@ pub fn find_literals(raw: &Value) -> Vec<String> {
         if path.len() > 1
             && path[0] == "settings"
             && !text.is_empty()
-            && path.last().is_some_and(|k| full_match(&s.setting_key_pattern, k))
+            && path.last().is_some_and(|k| is_secret_key(k))
         {
             out.push(format!("[{}] services.secureMattermost.{}", s.setting_rule, path.join(".")));
         }
@@ -47,7 +47,8 @@ pub fn find_literals(raw: &Value) -> Vec<String> {
 /// True if a Mattermost setting key names a secret (used to blank defaults
 /// such as the sample Elasticsearch password out of rendered files).
 pub fn is_secret_key(key: &str) -> bool {
-    full_match(&Catalog::load().secrets.setting_key_pattern, key)
+    // Matched lower-cased: plugin settings spell keys in any case.
+    full_match(&Catalog::load().secrets.setting_key_pattern, &key.to_lowercase())
 }
 
 fn walk(v: &Value, path: &mut Vec<String>, f: &mut dyn FnMut(&[String], &str)) {
@@ -81,11 +82,18 @@ mod tests {
         let doc = json!({"secureMattermost": {"settings": {
             "SqlSettings": {"DataSource": "postgres://u:CANARY@h/db", "DataSourceReplicas": ["postgres://h/db?sslmode=verify-full"]},
             "EmailSettings": {"SMTPPassword": "CANARY"},
+            "PluginSettings": {"Plugins": {"com.github.gitlab": {"gitlaboauthclientsecret": "CANARY"}}},
             "ServiceSettings": {"EnableUserAccessTokens": false, "TerminateSessionsOnPasswordChange": true}
         }}});
         let f = find_literals(&doc);
-        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(f.len(), 3, "{f:?}");
         assert!(f.iter().all(|x| !x.contains("CANARY")));
+    }
+
+    #[test]
+    fn credential_urls_without_a_user_name_are_found() {
+        let doc = json!({"secureMattermost": {"settings": {"SqlSettings": {"DataSource": "postgres://:pw@db/mm"}}}});
+        assert_eq!(find_literals(&doc).len(), 1);
     }
 
     #[test]

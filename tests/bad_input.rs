@@ -106,3 +106,29 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&["frobnicate"]).code, 2);
     assert_eq!(run(&["check", "--input", "a", "--config", "b"]).code, 2);
 }
+
+#[test]
+fn null_settings_and_unsafe_paths_are_refused() {
+    render_expect(
+        &patched(base_doc(), &json!({"settings": {"MetricsSettings": {"Enable": true, "ListenAddress": null}}})).to_string(),
+        2,
+        "settings.MetricsSettings.ListenAddress",
+    );
+    for bad in ["/run/secrets/db password", "/run/secrets/x;\nExecStartPre=/bin/sh", "relative/path", "/nix/store/abc-dbpw"] {
+        render_expect(&patched(base_doc(), &json!({"database": {"passwordFile": bad}})).to_string(), 2, "services.secureMattermost.database.passwordFile");
+    }
+}
+
+#[test]
+fn a_pasted_password_in_a_file_option_is_not_echoed() {
+    let doc = patched(base_doc(), &json!({"database": {"passwordFile": "CANARY-pasted-Pa55word!"}})).to_string();
+    let r = run_stdin(&["check", "--input", "-", "--today", TODAY], &doc);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("database.passwordFile") && !r.stderr.contains("CANARY"), "{}", r.stderr);
+}
+
+#[test]
+fn justification_expiry_must_be_a_date() {
+    let doc = patched(base_doc(), &json!({"allowGuestUsers": true, "justification": {"allowGuestUsers": {"reason": "Partner ISA-44", "expires": "never"}}}));
+    render_expect(&doc.to_string(), 2, "justification.allowGuestUsers.expires");
+}

@@ -54,6 +54,12 @@ fn operator_custom_resource_validates_against_the_crd_schema() {
         let text = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success() && text.contains("Valid: 1"), "{text}{}", String::from_utf8_lossy(&o.stderr));
     }
+    // The operator sets the licence path and listener itself; pinned hardening overrides its defaults.
+    let (_d, out) = render_k8s(serde_json::json!({}));
+    let cr = std::fs::read_to_string(out.join("mattermost.yaml")).unwrap();
+    assert!(!cr.contains("MM_SERVICESETTINGS_LICENSEFILELOCATION") && !cr.contains("MM_SERVICESETTINGS_LISTENADDRESS"), "{cr}");
+    assert!(cr.contains("name: \"MM_PLUGINSETTINGS_ENABLEUPLOADS\"\n    value: \"false\""), "{cr}");
+    assert!(cr.contains("name: \"MM_CLUSTERSETTINGS_ENABLE\"\n    value: \"false\""), "{cr}");
     // The validation is real: a wrong field type is rejected.
     let (_d, out) = render_k8s(serde_json::json!({}));
     let cr = std::fs::read_to_string(out.join("mattermost.yaml")).unwrap().replace("replicas: 1", "replicas: \"one\"");
@@ -109,4 +115,15 @@ fn values_render_through_the_official_chart() {
     names.dedup();
     assert_eq!(total, names.len(), "duplicate environment variables in the Deployment");
     assert!(!manifest.contains("kind: Secret\n"), "the chart created a Secret from our values: secrets must stay references");
+    // Hardened values that equal the release default are pinned too: the chart keeps
+    // the configuration in the database, where the console could change it.
+    assert!(deployment.contains("name: MM_SERVICESETTINGS_ENABLEINSECUREOUTGOINGCONNECTIONS\n          value: \"false\""), "{deployment}");
+    assert!(deployment.contains("name: MM_TEAMSETTINGS_ENABLEOPENSERVER\n          value: \"false\""));
+    // No annotation is given twice (the chart adds ssl-redirect itself).
+    let ingress = manifest.split("\n---").find(|doc| doc.contains("kind: Ingress")).expect("an Ingress");
+    let mut keys: Vec<&str> = ingress.lines().filter(|l| l.starts_with("    ") && l.contains(".io/")).map(|l| l.trim().split(':').next().unwrap_or("")).collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(n, keys.len(), "duplicate Ingress annotations:\n{ingress}");
 }

@@ -130,3 +130,20 @@ fn settings_cannot_bypass_a_rule() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("allowGuestUsers") && r.stderr.contains("settings.GuestAccountsSettings.Enable"), "{}", r.stderr);
 }
+
+#[test]
+fn vendor_push_proxy_is_caught_in_any_letter_case() {
+    let doc = patched(card(), &json!({"pushNotifications": {"server": "https://PUSH-TEST.Mattermost.COM"}}));
+    let (r, out) = check_json(&doc);
+    assert_eq!(r.code, 1);
+    assert_eq!(failing_rules(&out.unwrap()), vec!["push-proxy-inside-boundary"]);
+}
+
+#[test]
+fn database_tls_is_advisory_where_the_dsn_lives_in_a_secret() {
+    let (r, out) = check_json(&card());
+    assert_eq!(r.code, 0);
+    assert_eq!(outcome_of(&out.unwrap(), "database-tls-verify-full"), "advisory");
+    let (_, out) = check_json(&load("examples/baremetal.json"));
+    assert_eq!(outcome_of(&out.unwrap(), "database-tls-verify-full"), "pass");
+}

@@ -122,7 +122,8 @@ fn rendered_nginx_proxy_is_hardened() {
     let (gcm_ok, gcm) = curl(&["--resolve", &resolve, "--cacert", cacert.to_str().unwrap(), "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-GCM-SHA256", &url]);
     assert!(gcm_ok, "AEAD suite refused: {gcm}");
 
-    let (_, redirect) = curl(&["-i", "--resolve", &format!("chat.example.com:{http}:127.0.0.1"), &format!("http://chat.example.com:{http}/x")]);
+    // Redirects go to the configured name whatever Host the client sends (no open redirect).
+    let (_, redirect) = curl(&["-i", "-H", "Host: evil.example", &format!("http://127.0.0.1:{http}/x")]);
     let redirect = redirect.to_lowercase();
-    assert!(redirect.contains(" 301") && redirect.contains("location: https://chat.example.com"), "{redirect}");
+    assert!(redirect.contains(" 301") && redirect.contains("location: https://chat.example.com/x"), "{redirect}");
 }

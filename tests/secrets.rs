@@ -42,7 +42,17 @@ fn secrets_inside_settings_are_refused_without_echo() {
     );
     assert_refused(patched(base.clone(), &json!({"settings": {"LdapSettings": {"BindPassword": CANARY}}})), "secret-literal-setting");
     assert_refused(patched(base.clone(), &json!({"settings": {"FileSettings": {"PublicLinkSalt": CANARY}}})), "secret-literal-setting");
-    assert_refused(patched(base, &json!({"settings": {"SqlSettings": {"AtRestEncryptKey": CANARY}}})), "secret-literal-setting");
+    assert_refused(patched(base.clone(), &json!({"settings": {"SqlSettings": {"AtRestEncryptKey": CANARY}}})), "secret-literal-setting");
+    // Plugin settings spell keys in any case.
+    assert_refused(
+        patched(base.clone(), &json!({"settings": {"PluginSettings": {"Plugins": {"com.github.manland.mattermost-plugin-gitlab": {"gitlaboauthclientsecret": CANARY}}}}})),
+        "secret-literal-setting",
+    );
+    // A credential URL with an empty user name.
+    assert_refused(
+        patched(base, &json!({"settings": {"SqlSettings": {"DataSource": format!("postgres://:{CANARY}@db/mattermost")}}})),
+        "secret-credential-in-string",
+    );
 }
 
 #[test]
@@ -98,4 +108,13 @@ fn launch_passes_secrets_through_the_environment_only() {
         "{}",
         r.stdout
     );
+}
+
+#[test]
+fn conflict_errors_do_not_echo_the_settings_value() {
+    let doc = patched(load("examples/baremetal.json"), &json!({"settings": {"TeamSettings": {"SiteName": CANARY}}}));
+    let r = run_stdin(&["check", "--input", "-", "--today", TODAY], &doc.to_string());
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("settings.TeamSettings.SiteName") && r.stderr.contains("siteName"), "{}", r.stderr);
+    assert!(!r.stderr.contains(CANARY), "{}", r.stderr);
 }

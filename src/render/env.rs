@@ -12,7 +12,8 @@ pub fn var_name(dotted: &str) -> String {
     format!("MM_{}", dotted.replace('.', "_").to_uppercase())
 }
 
-/// Settings values as Mattermost parses them from the environment.
+/// Settings values as Mattermost parses them from the environment: lists
+/// space-separated, maps and raw JSON fields as JSON.
 pub fn var_value(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -25,7 +26,7 @@ pub fn var_value(v: &Value) -> String {
 /// Every leaf of `config` that differs from `defaults`, as dotted keys.
 pub fn changed(config: &Value, defaults: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
     match (config, defaults) {
-        (Value::Object(c), Value::Object(d)) if !c.is_empty() && prefix != "PluginSettings.PluginStates" => {
+        (Value::Object(c), Value::Object(d)) if !c.is_empty() && !crate::defaults::is_free_form(prefix) => {
             for (k, v) in c {
                 let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 changed(v, d.get(k).unwrap_or(&Value::Null), &p, out);
@@ -147,15 +148,32 @@ pub fn kubernetes_secret_env(d: &Deployment) -> Vec<Value> {
     out
 }
 
-/// Non-secret settings for Kubernetes, where the chart keeps the
-/// configuration in the database: environment variables also lock them
-/// against edits in the System Console (CM-5).
+/// Non-secret settings for Kubernetes. The chart and the operator keep the
+/// configuration in the database, where the System Console could change it;
+/// environment variables win over it and lock the setting (CM-5). So every
+/// setting a rule hardens or reads is pinned, default or not, plus whatever
+/// differs from the release defaults.
 pub fn kubernetes_setting_env(config: &Value, skip: &[&str]) -> Vec<Value> {
-    let mut diff = Vec::new();
-    changed(config, &crate::defaults::defaults(), "", &mut diff);
-    diff.into_iter()
-        .filter(|(k, _)| !skip.contains(&k.as_str()))
-        .map(|(k, v)| json!({"name": var_name(&k), "value": var_value(&v)}))
+    let mut keys = Vec::new();
+    changed(config, &crate::defaults::defaults(), "", &mut keys);
+    let mut names: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
+    for rule in &crate::catalog::Catalog::load().rules {
+        for key in rule.settings.iter().chain(rule.harden.keys()) {
+            if !names.contains(key) {
+                names.push(key.clone());
+            }
+        }
+    }
+    names.sort();
+    names
+        .into_iter()
+        .filter(|k| !skip.contains(&k.as_str()))
+        .filter_map(|k| {
+            let v = crate::catalog::lookup(config, &k);
+            // Secret keys are blank in the effective config; their values come from Secrets.
+            let blank_secret = v.as_str() == Some("") && crate::secrets::is_secret_key(k.rsplit('.').next().unwrap_or(&k));
+            (!v.is_null() && !blank_secret).then(|| json!({"name": var_name(&k), "value": var_value(v)}))
+        })
         .collect()
 }
 

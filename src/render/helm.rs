@@ -52,10 +52,40 @@ pub fn resources() -> Value {
     })
 }
 
-pub fn environment(d: &Deployment, config: &Value) -> Vec<Value> {
-    let mut envs = env::kubernetes_setting_env(config, CHART_SETS);
+/// Where the SAML service-provider key Secret is mounted in the pod.
+pub const SAML_KEY_DIR: &str = "/mattermost/saml";
+
+/// Environment for the chart's Deployment. `skip` lists settings the
+/// deployer (chart or operator) sets itself.
+pub fn environment(d: &Deployment, config: &Value, skip: &[&str]) -> Vec<Value> {
+    let mut envs = env::kubernetes_setting_env(config, skip);
     envs.extend(env::kubernetes_secret_env(d));
+    if d.auth.provider == crate::document::Provider::Saml {
+        envs.retain(|e| e["name"] != "MM_SAMLSETTINGS_PRIVATEKEYFILE");
+        envs.push(json!({
+            "name": "MM_SAMLSETTINGS_PRIVATEKEYFILE",
+            "value": format!("{SAML_KEY_DIR}/{}", d.auth.saml.kubernetes_secret.key)
+        }));
+    }
+    envs
+}
+
+/// Secret volumes the pod needs (the SAML key); the same for chart and operator.
+pub fn volumes(d: &Deployment) -> (Vec<Value>, Vec<Value>) {
+    if d.auth.provider != crate::document::Provider::Saml {
+        return (vec![], vec![]);
+    }
+    let s = &d.auth.saml.kubernetes_secret;
+    (
+        vec![json!({"name": "saml-sp-key", "secret": {"secretName": s.name, "defaultMode": 0o400, "items": [{"key": s.key, "path": s.key}]}})],
+        vec![json!({"name": "saml-sp-key", "mountPath": SAML_KEY_DIR, "readOnly": true})],
+    )
+}
+
+fn environment_for_chart(d: &Deployment, config: &Value) -> Vec<Value> {
+    let mut envs = environment(d, config, CHART_SETS);
     if d.license.edition != "team" {
+        // The chart mounts the licence Secret at /mattermost/<key>.
         envs.push(json!({
             "name": "MM_SERVICESETTINGS_LICENSEFILELOCATION",
             "value": format!("/mattermost/{}", d.license.kubernetes_secret.key)
@@ -113,15 +143,17 @@ pub fn render(d: &Deployment, config: &Value) -> String {
                 "ingressClassName": d.kubernetes.ingress_class_name,
                 "hosts": [d.domain],
                 "tls": [{"secretName": d.kubernetes.tls_secret_name, "hosts": [d.domain]}],
+                // The chart itself adds ssl-redirect (and tls-acme) when tls is set.
                 "annotations": {
-                    "nginx.ingress.kubernetes.io/ssl-redirect": "true",
                     "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
                     "nginx.ingress.kubernetes.io/proxy-body-size": "100m"
                 }
             },
             "securityContext": pod_security_context(),
             "resources": resources(),
-            "extraEnv": environment(d, config)
+            "extraEnv": environment_for_chart(d, config),
+            "extraVolumes": volumes(d).0,
+            "extraVolumeMounts": volumes(d).1
         }
     });
     let mut out = String::from(

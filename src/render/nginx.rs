@@ -40,7 +40,8 @@ server {{
     listen [::]:{http_port};
     server_name {domain};
     server_tokens off;
-    return 301 https://$host$request_uri;
+    # The configured name, not $host: no open redirect to whatever Host a client sends.
+    return 301 https://{domain}$request_uri;
 }}
 
 server {{

@@ -4,6 +4,19 @@
 use serde_json::{json, Value};
 
 use super::{helm, yaml};
+
+/// Set by the operator from the CR's own fields (site URL, listener, licence
+/// path, database and file store): repeating them would override its values.
+const OPERATOR_SETS: &[&str] = &[
+    "ServiceSettings.SiteURL",
+    "ServiceSettings.ListenAddress",
+    "ServiceSettings.LicenseFileLocation",
+    "SqlSettings.DataSource",
+    "FileSettings.DriverName",
+    "FileSettings.AmazonS3Bucket",
+    "FileSettings.AmazonS3Endpoint",
+    "FileSettings.AmazonS3SSL",
+];
 use crate::document::{Deployment, StorageDriver};
 
 pub fn render(d: &Deployment, config: &Value) -> String {
@@ -18,7 +31,7 @@ pub fn render(d: &Deployment, config: &Value) -> String {
             "tlsSecret": d.kubernetes.tls_secret_name
         },
         "database": {"external": {"secret": d.database.kubernetes_secret.name}},
-        "mattermostEnv": helm::environment(d, config),
+        "mattermostEnv": helm::environment(d, config, OPERATOR_SETS),
         "podTemplate": {
             "securityContext": helm::pod_security_context(),
             "containerSecurityContext": helm::container_security_context()
@@ -39,6 +52,11 @@ pub fn render(d: &Deployment, config: &Value) -> String {
     }
     if d.license.edition != "team" {
         spec["licenseSecret"] = json!(d.license.kubernetes_secret.name);
+    }
+    let (volumes, mounts) = helm::volumes(d);
+    if !volumes.is_empty() {
+        spec["volumes"] = json!(volumes);
+        spec["volumeMounts"] = json!(mounts);
     }
     let cr = json!({
         "apiVersion": "installation.mattermost.com/v1beta1",

@@ -48,7 +48,8 @@ ProtectKernelLogs=yes\n\
 ProtectControlGroups=yes\n\
 ProtectClock=yes\n\
 ProtectHostname=yes\n\
-RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n\
+# AF_NETLINK: Go's interface listing, which clustering uses.\n\
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK\n\
 RestrictNamespaces=yes\n\
 RestrictRealtime=yes\n\
 RestrictSUIDSGID=yes\n\
