@@ -15,7 +15,7 @@ pub fn environment(spec_path: &Path) -> Result<Vec<(String, String)>, Error> {
         detail: e.to_string(),
     })?;
     let cred_dir = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
-    let mut out = Vec::new();
+    let mut out: Vec<(String, String)> = spec.pinned.iter().map(|p| (p.env.clone(), p.value.clone())).collect();
     for s in &spec.secrets {
         let from_cred = cred_dir.as_ref().map(|d| d.join(&s.credential)).filter(|p| p.exists());
         let path = from_cred.unwrap_or_else(|| PathBuf::from(&s.file));

@@ -108,6 +108,9 @@ fn launch_passes_secrets_through_the_environment_only() {
         "{}",
         r.stdout
     );
+    // Hardened settings are pinned in the environment too (locked in the System Console).
+    assert!(r.stdout.contains("\nMM_SERVICESETTINGS_ENABLELINKPREVIEWS=false\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("\nMM_TEAMSETTINGS_ENABLEOPENSERVER=false\n"), "{}", r.stdout);
 }
 
 #[test]

@@ -59,9 +59,21 @@ pub struct SecretEnv {
 #[serde(deny_unknown_fields)]
 pub struct SecretSpec {
     pub secrets: Vec<SecretEnv>,
+    /// Hardened settings set as environment too: Mattermost locks
+    /// environment-set values in the System Console (CM-5), so a console
+    /// edit cannot undo them between restarts. Values only, never secrets.
+    #[serde(default)]
+    pub pinned: Vec<PinnedSetting>,
 }
 
-pub fn secret_spec(d: &Deployment) -> SecretSpec {
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedSetting {
+    pub env: String,
+    pub value: String,
+}
+
+pub fn secret_spec(d: &Deployment, config: &Value) -> SecretSpec {
     let mut s = vec![SecretEnv {
         env: "MM_SQLSETTINGS_DATASOURCE".into(),
         credential: "database-password".into(),
@@ -113,11 +125,34 @@ pub fn secret_spec(d: &Deployment) -> SecretSpec {
             path_only: true,
         });
     }
-    SecretSpec { secrets: s }
+    let pinned = rule_settings(config, &["SqlSettings.DataSource"])
+        .into_iter()
+        .map(|(env, value)| PinnedSetting { env, value })
+        .collect();
+    SecretSpec { secrets: s, pinned }
 }
 
-pub fn secret_spec_json(d: &Deployment) -> String {
-    serde_json::to_string_pretty(&secret_spec(d)).unwrap_or_default() + "\n"
+pub fn secret_spec_json(d: &Deployment, config: &Value) -> String {
+    serde_json::to_string_pretty(&secret_spec(d, config)).unwrap_or_default() + "\n"
+}
+
+/// Every setting a catalog rule hardens or reads, as (variable, value).
+fn rule_settings(config: &Value, skip: &[&str]) -> Vec<(String, String)> {
+    let mut keys: Vec<&String> = crate::catalog::Catalog::load()
+        .rules
+        .iter()
+        .flat_map(|r| r.settings.iter().chain(r.harden.keys()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| !skip.contains(&k.as_str()))
+        .filter_map(|k| {
+            let v = crate::catalog::lookup(config, k);
+            let blank_secret = v.as_str() == Some("") && crate::secrets::is_secret_key(k.rsplit('.').next().unwrap_or(k));
+            (!v.is_null() && !blank_secret).then(|| (var_name(k), var_value(v)))
+        })
+        .collect()
 }
 
 /// Kubernetes: the same secrets as `secretKeyRef` environment entries.
@@ -154,27 +189,17 @@ pub fn kubernetes_secret_env(d: &Deployment) -> Vec<Value> {
 /// setting a rule hardens or reads is pinned, default or not, plus whatever
 /// differs from the release defaults.
 pub fn kubernetes_setting_env(config: &Value, skip: &[&str]) -> Vec<Value> {
-    let mut keys = Vec::new();
-    changed(config, &crate::defaults::defaults(), "", &mut keys);
-    let mut names: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
-    for rule in &crate::catalog::Catalog::load().rules {
-        for key in rule.settings.iter().chain(rule.harden.keys()) {
-            if !names.contains(key) {
-                names.push(key.clone());
-            }
+    let mut diff = Vec::new();
+    changed(config, &crate::defaults::defaults(), "", &mut diff);
+    let mut vars: Vec<(String, String)> = rule_settings(config, skip);
+    for (k, v) in diff {
+        let name = var_name(&k);
+        if !skip.contains(&k.as_str()) && !vars.iter().any(|(n, _)| *n == name) {
+            vars.push((name, var_value(&v)));
         }
     }
-    names.sort();
-    names
-        .into_iter()
-        .filter(|k| !skip.contains(&k.as_str()))
-        .filter_map(|k| {
-            let v = crate::catalog::lookup(config, &k);
-            // Secret keys are blank in the effective config; their values come from Secrets.
-            let blank_secret = v.as_str() == Some("") && crate::secrets::is_secret_key(k.rsplit('.').next().unwrap_or(&k));
-            (!v.is_null() && !blank_secret).then(|| json!({"name": var_name(&k), "value": var_value(v)}))
-        })
-        .collect()
+    vars.sort();
+    vars.into_iter().map(|(name, value)| json!({"name": name, "value": value})).collect()
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ pub fn artifacts(d: &Deployment, config: &serde_json::Value, bins: &Binaries) ->
     match d.mode {
         Mode::Baremetal => vec![
             ("config.json".into(), config_json::render(config)),
-            ("secret-env.json".into(), env::secret_spec_json(d)),
-            ("mattermost.service".into(), systemd::render(d, bins)),
+            ("secret-env.json".into(), env::secret_spec_json(d, config)),
+            ("mattermost.service".into(), systemd::render(d, config, bins)),
             ("nginx.conf".into(), nginx::render(d)),
         ],
         Mode::Kubernetes => vec![

@@ -5,8 +5,8 @@
 use super::{env, Binaries};
 use crate::document::Deployment;
 
-pub fn render(d: &Deployment, bins: &Binaries) -> String {
-    let spec = env::secret_spec(d);
+pub fn render(d: &Deployment, config: &serde_json::Value, bins: &Binaries) -> String {
+    let spec = env::secret_spec(d, config);
     let creds: String = spec
         .secrets
         .iter()
