@@ -62,3 +62,22 @@ fn kubernetes_values_pin_every_hardened_value() {
         assert!(values.contains(&entry), "values.yaml lacks {entry}");
     }
 }
+
+#[test]
+fn card_example_renders_from_nix_without_nix_and_matches_the_real_nix_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("from-nix"), dir.path().join("from-json"));
+    // No nix-instantiate anywhere on PATH: the built-in evaluator alone.
+    let out = bin()
+        .env("PATH", "/nonexistent")
+        .args(["render", "--config", "examples/kubernetes.nix", "--out", a.to_str().unwrap(), "--today", TODAY])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // examples/kubernetes.json was written by real Nix (scripts/gen-example-json.sh).
+    let r = run(&["render", "--input", "examples/kubernetes.json", "--out", b.to_str().unwrap(), "--today", TODAY]);
+    assert_eq!(r.code, 0);
+    for f in ["outcomes.json", "values.yaml", "mattermost.yaml", "assessment-results.oscal.json"] {
+        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f} differs");
+    }
+}
