@@ -22,7 +22,8 @@ let
   looksLikeCredential = s: lib.any (p: matches p s) secrets.valuePatterns;
 
   # Every string in the document, with its option path; settings keys are also
-  # checked by name (a non-empty value under a secret-looking key).
+  # checked by name (a non-empty value under a secret-looking key; the key is
+  # lower-cased first, as `secrets.settingKeyMatch` says).
   findings =
     path: v:
     if builtins.isAttrs v then
@@ -38,7 +39,7 @@ let
         builtins.length path > 1
         && builtins.head path == "settings"
         && v != ""
-        && matches secrets.settingKeyPattern (lib.last path)
+        && matches secrets.settingKeyPattern (lib.toLower (lib.last path))
       ) {
         rule = secrets.settingRule;
         inherit path;

@@ -5,15 +5,58 @@ let
   catalog = builtins.fromJSON (builtins.readFile ../catalog/controls.json);
 in
 rec {
-  # A file reference. Strings only: a Nix path literal (./dbpw) would be copied
-  # into the world-readable store, so the type itself refuses it.
+  # A file reference: an absolute path string of safe characters (the
+  # catalog's `pathPattern`), not under /nix/store. Like `secretTrap`, the
+  # check accepts anything and the merge validates, because the module
+  # system's own type error prints the value, and a user who pastes the
+  # secret itself into `…File` would get it printed. A Nix path literal
+  # (./dbpw) is refused too: it would copy the file into the world-readable
+  # store. "Under /nix/store" is judged on the path as written and with `.`,
+  # `..` and empty components resolved (`/run/../nix/store/…`).
   absolutePathString = mkOptionType {
     name = "absolutePathString";
-    description = "absolute file path given as a string (not a Nix path literal, which would copy the file into the world-readable Nix store; not under /nix/store)";
+    description = "absolute file path given as a string of safe characters (not a Nix path literal, which would copy the file into the world-readable Nix store; not under /nix/store)";
     descriptionClass = "noun";
-    check = x: builtins.isString x && lib.hasPrefix "/" x && !(lib.hasPrefix "/nix/store" x);
-    merge = lib.options.mergeEqualOption;
+    check = _: true;
+    merge =
+      loc: defs:
+      let
+        option = lib.showOption loc;
+        bad = lib.findFirst (d: !isSafePath d.value) null defs;
+        first = (lib.head defs).value;
+      in
+      if bad != null && builtins.isPath bad.value then
+        throw "secure-mattermost: option `${option}' is given a Nix path literal, which would copy the file into the world-readable Nix store; give the file as an absolute path string instead (\"/run/secrets/...\")."
+      else if bad != null then
+        throw "secure-mattermost: option `${option}' is not a valid file path: ${catalog.pathRule}. The value is not shown."
+      else if lib.any (d: d.value != first) defs then
+        throw "secure-mattermost: option `${option}' has conflicting definitions; a file path must be defined once (or with lib.mkForce / lib.mkDefault). The values are not shown."
+      else
+        first;
   };
+
+  isSafePath =
+    v:
+    builtins.isString v
+    && builtins.match catalog.pathPattern v != null
+    && !(lib.hasPrefix "/nix/store" v)
+    && !(lib.hasPrefix "/nix/store" (normalisePath v));
+
+  # `.`, `..` and empty components resolved, lexically.
+  normalisePath =
+    s:
+    "/"
+    + lib.concatStringsSep "/" (
+      lib.foldl' (
+        acc: c:
+        if c == "" || c == "." then
+          acc
+        else if c == ".." then
+          (if acc == [ ] then [ ] else lib.init acc)
+        else
+          acc ++ [ c ]
+      ) [ ] (lib.splitString "/" s)
+    );
 
   # Free-form JSON, like pkgs.formats.json's type, without needing pkgs.
   jsonValue =
@@ -32,6 +75,76 @@ rec {
         };
     in
     valueType;
+
+  # The `_module.freeformType` of an evaluation whose undeclared definitions
+  # must be refused without their value: lib's own "The option … does not
+  # exist. Definition values: …" prints it, and a misspelt secret option
+  # (`smtp.passwd = "…"`) holds the secret. lib hands the definitions to the
+  # merge in the order it would report them, each wrapped as
+  # `setAttrByPath prefix value`; the prefix (the option lib's error names)
+  # ends at the first name that is not a declared option set, so it is read
+  # off the wrapper with the evaluation's `options`, never touching the value.
+  # Installed on the top-level evaluation by standalone.nix (a NixOS module
+  # cannot own the system's freeform type, so under NixOS lib's own error
+  # stays there) and on every submodule of the options (closedSubmodule).
+  unknownOptionTrap =
+    options:
+    mkOptionType {
+      name = "unknownOptionTrap";
+      description = "refused undeclared option";
+      descriptionClass = "noun";
+      merge =
+        loc: defs:
+        let
+          def = lib.head defs;
+          prefixOf =
+            path: wrapped:
+            let
+              name = lib.head (builtins.attrNames wrapped);
+              here = path ++ [ name ];
+              declared = lib.attrByPath here null options;
+            in
+            if builtins.isAttrs declared && !lib.isOption declared then
+              prefixOf here wrapped.${name}
+            else
+              here;
+          prefix = prefixOf [ ] def.value;
+          # lib's own suggestions: the three nearest declared siblings.
+          parent = lib.init prefix;
+          siblings = builtins.attrNames (lib.attrByPath parent { } options);
+          candidates = if parent == [ ] then lib.remove "_module" siblings else siblings;
+          nearest = lib.take 3 (lib.sortOn (lib.strings.levenshtein (lib.last prefix)) candidates);
+          show = s: "`${lib.showOption (loc ++ parent ++ [ s ])}'";
+          suggestion =
+            if nearest == [ ] then
+              ""
+            else if lib.length nearest == 1 then
+              "\n\nDid you mean ${show (lib.head nearest)}?"
+            else
+              "\n\nDid you mean ${lib.concatMapStringsSep ", " show (lib.init nearest)} or ${show (lib.last nearest)}?";
+        in
+        throw "secure-mattermost: option `${lib.showOption (loc ++ prefix)}' does not exist (defined in ${def.file}). The value is not shown: a misspelt option may hold a secret.${suggestion}";
+    };
+
+  # A module that refuses undeclared definitions with `unknownOptionTrap`.
+  refuseUnknownOptions =
+    { options, ... }:
+    {
+      freeformType = unknownOptionTrap options;
+    };
+
+  # `types.submodule` with undeclared definitions refused by `unknownOptionTrap`.
+  closedSubmodule =
+    options:
+    types.submoduleWith {
+      shorthandOnlyDefinesConfig = true;
+      # Not "open submodule of …": nothing undeclared is accepted.
+      description = "submodule";
+      modules = [
+        { inherit options; }
+        refuseUnknownOptions
+      ];
+    };
 
   # Secret-looking option names are traps: the module system's own type errors
   # echo the offending value, so these fail with a fixed text instead.
@@ -62,22 +175,20 @@ rec {
   # A reference to a key inside an existing Kubernetes Secret.
   kubernetesSecretRef =
     { name, key }:
-    types.submodule {
-      options = {
-        name = lib.mkOption {
-          type = types.str;
-          default = name;
-          defaultText = lib.literalExpression (builtins.toJSON name);
-          example = "mattermost-credentials";
-          description = "Name of an existing Kubernetes Secret in the release namespace.";
-        };
-        key = lib.mkOption {
-          type = types.str;
-          default = key;
-          defaultText = lib.literalExpression (builtins.toJSON key);
-          example = "value";
-          description = "Key inside the Secret.";
-        };
+    closedSubmodule {
+      name = lib.mkOption {
+        type = types.str;
+        default = name;
+        defaultText = lib.literalExpression (builtins.toJSON name);
+        example = "mattermost-credentials";
+        description = "Name of an existing Kubernetes Secret in the release namespace.";
+      };
+      key = lib.mkOption {
+        type = types.str;
+        default = key;
+        defaultText = lib.literalExpression (builtins.toJSON key);
+        example = "value";
+        description = "Key inside the Secret.";
       };
     };
 

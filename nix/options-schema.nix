@@ -69,13 +69,32 @@ let
       base
       // {
         kind = "submodule";
-        # `_module' (args, check, ...) is the module system's own.
-        options = walk [ ] (removeAttrs (t.getSubOptions [ ]) [ "_module" ]);
+        # `_module' (args, check, ...) is the module system's own; the
+        # freeform type's sub-options (`_freeformOptions') are none.
+        options = walk [ ] (
+          removeAttrs (t.getSubOptions [ ]) [
+            "_module"
+            "_freeformOptions"
+          ]
+        );
+        undeclared = undeclared (t.nestedTypes.freeformType or null);
       }
     else if n == "absolutePathString" || n == "secretTrap" then
       base // { kind = n; }
     else
       throw "options-schema.nix: option type `${n}' is not known to the built-in evaluator (src/nixeval); teach it the type, then regenerate.";
+
+  # How an evaluation treats definitions no option declares: "lib" (lib's
+  # own error, no freeform type) or "trap" (modules/types.nix
+  # unknownOptionTrap: a fixed message without the value).
+  undeclared =
+    freeformType:
+    if freeformType == null then
+      "lib"
+    else if freeformType.name == "unknownOptionTrap" then
+      "trap"
+    else
+      throw "options-schema.nix: freeform type `${freeformType.name}' is not known to the built-in evaluator (src/nixeval); teach it the type, then regenerate.";
 
   # Options of one (sub)module, in attribute order, as a flat list keyed by
   # their path relative to the (sub)module. `default' is only read when the
@@ -127,6 +146,8 @@ in
   options = walk [ ] standalone.options.services.secureMattermost;
   # Every other top-level option tree, so `foo = 1' is reported as undeclared.
   topLevel = builtins.attrNames standalone.options;
+  # How the top-level evaluation treats undeclared definitions.
+  undeclared = undeclared standalone.options._module.freeformType.value;
   # The document's constant fields, and the attribute holding the options.
   document = {
     constants = lib.filterAttrs (_: v: !builtins.isAttrs v) documentShape;

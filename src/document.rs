@@ -219,6 +219,7 @@ pub enum StorageDriver {
 pub struct FileStorage {
     pub driver: StorageDriver,
     pub directory: String,
+    pub volume_claim_name: String,
     pub s3: S3,
 }
 

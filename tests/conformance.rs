@@ -1,7 +1,9 @@
 //! Conformance of the built-in evaluator (`secure_mattermost::nixeval`) with
 //! real Nix: every declaration in tests/conformance gives the document Nix
 //! gives (compared after RFC 8785 canonicalisation), or fails naming the
-//! option Nix names. Expected results are written by real Nix only, with
+//! option Nix names (and, for the module's own fixed messages, the same first
+//! line). A case may list `# secret: <text>` lines: that text must appear in
+//! no error, ours or Nix's. Expected results are written by real Nix only, with
 //! scripts/gen-conformance-expected.sh; when nix-instantiate and
 //! `<nixpkgs/lib>` are available the suite is also compared live, and the
 //! committed option schema is checked for staleness.
@@ -61,7 +63,32 @@ enum Expected {
     Error {
         option: Option<String>,
         rule: Option<String>,
+        /// First line of Nix's message, repository root stripped.
+        message: Option<String>,
     },
+}
+
+/// The module's own fixed messages (traps, file paths, undeclared options,
+/// literal secrets) begin so; the evaluator must reproduce their first line.
+const MODULE_MESSAGE: &str = "secure-mattermost: ";
+
+/// `# secret: <text>` lines of a declaration.
+fn secrets_of(file: &Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("# secret:"))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Everything the built-in evaluator shows of an error.
+fn shown(e: &secure_mattermost::nixeval::NixEvalError) -> String {
+    let mut rendered = String::new();
+    let _ = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .render_report(&mut rendered, e);
+    format!("{e}\n{e:?}\n{rendered}")
 }
 
 fn expected(name: &str) -> Expected {
@@ -81,6 +108,7 @@ fn expected(name: &str) -> Expected {
             Expected::Error {
                 option: v["option"].as_str().map(str::to_string),
                 rule: v.get("rule").and_then(Value::as_str).map(str::to_string),
+                message: v.get("message").and_then(Value::as_str).map(str::to_string),
             }
         }
         _ => panic!("{name}: expected exactly one of {name}.json / {name}.error.json; run scripts/gen-conformance-expected.sh"),
@@ -91,6 +119,14 @@ fn expected(name: &str) -> Expected {
 /// describes the difference.
 fn compare(name: &str, file: &Path, want: &Expected) -> Result<(), String> {
     let got = evaluate_file(file);
+    if let Err(e) = &got {
+        let text = shown(e);
+        for secret in secrets_of(file) {
+            if text.contains(&secret) {
+                return Err(format!("{name}: our error shows the secret {secret:?}:\n{text}"));
+            }
+        }
+    }
     match (want, got) {
         (Expected::Document(doc), Ok(ours)) => {
             let (a, b) = (canonical_json(doc), canonical_json(&ours));
@@ -108,7 +144,14 @@ fn compare(name: &str, file: &Path, want: &Expected) -> Result<(), String> {
         (Expected::Error { option, .. }, Ok(_)) => Err(format!(
             "{name}: Nix fails (option {option:?}), ours succeeds"
         )),
-        (Expected::Error { option, rule }, Err(e)) => {
+        (
+            Expected::Error {
+                option,
+                rule,
+                message,
+            },
+            Err(e),
+        ) => {
             if e.kind() == ErrorKind::Internal {
                 return Err(format!("{name}: internal error: {e}"));
             }
@@ -123,6 +166,15 @@ fn compare(name: &str, file: &Path, want: &Expected) -> Result<(), String> {
                     "{name}: Nix names rule {rule:?}, ours {:?}",
                     e.rule()
                 ));
+            }
+            if let Some(want) = message.as_deref().filter(|m| m.starts_with(MODULE_MESSAGE)) {
+                let root = format!("{}/", root().display());
+                let ours = e.message().lines().next().unwrap_or("").replace(&root, "");
+                if ours != want {
+                    return Err(format!(
+                        "{name}: messages differ\n  nix:  {want}\n  ours: {ours}"
+                    ));
+                }
             }
             Ok(())
         }
@@ -139,6 +191,13 @@ fn suite_is_large_enough() {
 fn built_in_evaluator_matches_committed_nix_results() {
     let mut failures = Vec::new();
     for (name, file) in declarations() {
+        let committed = conformance_dir().join(format!("expected/{name}.error.json"));
+        let committed = std::fs::read_to_string(committed).unwrap_or_default();
+        for secret in secrets_of(&file) {
+            if committed.contains(&secret) {
+                failures.push(format!("{name}: Nix's committed error shows the secret {secret:?}"));
+            }
+        }
         if let Err(e) = compare(&name, &file, &expected(&name)) {
             failures.push(e);
         }
@@ -164,8 +223,8 @@ fn nix_available(what: &str) -> bool {
     ok
 }
 
-/// Straight to stderr, past the test harness's output capture.
-
+/// The outcome of real Nix on one declaration; Nix must not show any of its
+/// `# secret:` texts either.
 fn nix_evaluate(file: &Path) -> Expected {
     let expr = format!(
         "let lib = import <nixpkgs/lib>; in (import {} {{ inherit lib; modules = [ {} ]; }}).evaluated",
@@ -176,11 +235,29 @@ fn nix_evaluate(file: &Path) -> Expected {
         .args(["--eval", "--strict", "--json", "--expr", &expr])
         .output()
         .expect("nix-instantiate");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for secret in secrets_of(file) {
+        assert!(
+            !stderr.contains(&secret) && !String::from_utf8_lossy(&out.stdout).contains(&secret),
+            "{}: Nix shows the secret {secret:?}:\n{stderr}",
+            file.display()
+        );
+    }
     if out.status.success() {
         Expected::Document(serde_json::from_slice(&out.stdout).expect("Nix's JSON"))
     } else {
-        let (option, rule) = option_named_by_nix(&String::from_utf8_lossy(&out.stderr));
-        Expected::Error { option, rule }
+        let (option, rule) = option_named_by_nix(&stderr);
+        // As scripts/gen-conformance-expected.sh: the first `error:` line.
+        let root = format!("{}/", root().display());
+        let message = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("error:"))
+            .map(|m| m.trim_start().replace(&root, ""));
+        Expected::Error {
+            option,
+            rule,
+            message,
+        }
     }
 }
 
@@ -226,9 +303,18 @@ fn built_in_evaluator_matches_live_nix() {
             (Expected::Document(a), Expected::Document(b)) => {
                 canonical_json(a) == canonical_json(b)
             }
-            (Expected::Error { option: a, rule: r }, Expected::Error { option: b, rule: s }) => {
-                a == b && r == s
-            }
+            (
+                Expected::Error {
+                    option: a,
+                    rule: r,
+                    message: m,
+                },
+                Expected::Error {
+                    option: b,
+                    rule: s,
+                    message: n,
+                },
+            ) => a == b && r == s && m == n,
             _ => false,
         };
         if !same {

@@ -28,6 +28,19 @@ fn render_k8s(patch: serde_json::Value) -> (tempfile::TempDir, PathBuf) {
     (dir, out)
 }
 
+/// SAML (a key Secret to mount) and NFS (a claim to mount), three replicas.
+fn saml_nfs() -> serde_json::Value {
+    serde_json::json!({
+        "replicas": 3,
+        "fileStorage": {"driver": "nfs"},
+        "auth": {"provider": "saml"},
+        "settings": {"SamlSettings": {
+            "IdpURL": "https://idp.example.com/sso", "IdpDescriptorURL": "https://idp.example.com/entity",
+            "IdpCertificateFile": "/mattermost/saml/idp.crt", "EmailAttribute": "mail", "UsernameAttribute": "uid"
+        }}
+    })
+}
+
 fn kubeconform(bin: &Path, file: &Path) -> std::process::Output {
     let schemas = root().join("../shared/schemas/crds");
     Command::new(bin)
@@ -48,6 +61,7 @@ fn operator_custom_resource_validates_against_the_crd_schema() {
     for patch in [
         serde_json::json!({}),
         serde_json::json!({"replicas": 3, "mattermost": {"imageDigest": format!("sha256:{}", "b".repeat(64))}, "auth": {"provider": "ldap"}, "smtp": {"server": "smtp.example.com", "username": "mm"}}),
+        saml_nfs(),
     ] {
         let (_d, out) = render_k8s(patch);
         let o = kubeconform(&kc, &out.join("mattermost.yaml"));
@@ -79,7 +93,7 @@ fn values_render_through_the_official_chart() {
         return;
     };
     let (_d, out) = render_k8s(serde_json::json!({"smtp": {"server": "smtp.example.com", "username": "mm"}}));
-    let o = Command::new(helm)
+    let o = Command::new(&helm)
         .args(["template", "chat"])
         .arg(&chart)
         .arg("-f")
@@ -126,4 +140,13 @@ fn values_render_through_the_official_chart() {
     keys.sort();
     keys.dedup();
     assert_eq!(n, keys.len(), "duplicate Ingress annotations:\n{ingress}");
+
+    // SAML key and NFS claim reach the pod as volumes.
+    let (_d2, out) = render_k8s(saml_nfs());
+    let o = Command::new(&helm).args(["template", "chat"]).arg(&chart).arg("-f").arg(out.join("values.yaml")).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest = String::from_utf8_lossy(&o.stdout);
+    for needle in ["claimName: mattermost-files", "mountPath: /var/lib/mattermost/data", "secretName: mattermost-saml", "value: /mattermost/saml/sp.key"] {
+        assert!(manifest.contains(needle), "{needle:?} missing:\n{manifest}");
+    }
 }

@@ -71,7 +71,7 @@ fn evaluation_refuses_literal_secrets_without_echo() {
         return;
     }
     let canary = "CANARY-5be1-never-print";
-    for (decl, rule) in [
+    for (decl, needle) in [
         (format!("{{ services.secureMattermost.database.password = \"{canary}\"; }}"), "secret-literal-option"),
         (format!("{{ services.secureMattermost.smtp.password = \"{canary}\"; }}"), "secret-literal-option"),
         (
@@ -79,11 +79,25 @@ fn evaluation_refuses_literal_secrets_without_echo() {
             "secret-credential-in-string",
         ),
         (format!("{{ services.secureMattermost.settings.EmailSettings.SMTPPassword = \"{canary}\"; }}"), "secret-literal-setting"),
+        (
+            format!("{{ services.secureMattermost.settings.PluginSettings.Plugins.\"com.example.sso\".CLIENT_SECRET = \"{canary}\"; }}"),
+            "secret-literal-setting",
+        ),
+        (
+            format!("{{ services.secureMattermost.settings.SqlSettings.DataSource = \"postgres://:{canary}@db/mm\"; }}"),
+            "secret-credential-in-string",
+        ),
+        // Not secret rules, but the same promise: the option is named, the value is not shown.
+        (format!("{{ services.secureMattermost.database.passwordFile = \"{canary}\"; }}"), "services.secureMattermost.database.passwordFile"),
+        (format!("{{ services.secureMattermost.database.passwordFile = \"/run/{canary} x\"; }}"), "services.secureMattermost.database.passwordFile"),
+        (format!("{{ services.secureMattermost.smtp.passwd = \"{canary}\"; }}"), "services.secureMattermost.smtp.passwd"),
+        (format!("{{ services.secureMattermost.database.kubernetesSecret.value = \"{canary}\"; }}"), "services.secureMattermost.database.kubernetesSecret.value"),
+        (format!("{{ service.secureMattermost.smtp.password = \"{canary}\"; }}"), "`service'"),
     ] {
         let out = evaluate(&format!("[ ./examples/kubernetes.nix {decl} ]"));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{decl} evaluated");
-        assert!(stderr.contains(rule), "{rule} not named: {stderr}");
+        assert!(stderr.contains(needle), "{needle} not named: {stderr}");
         assert!(!stderr.contains(canary) && !String::from_utf8_lossy(&out.stdout).contains(canary), "secret echoed");
     }
 }
@@ -97,6 +111,8 @@ fn type_errors_name_the_option_and_path_literals_say_why() {
         ("{ services.secureMattermost.mode = \"metal\"; }", "services.secureMattermost.mode"),
         ("{ services.secureMattermost.replicas = \"two\"; }", "services.secureMattermost.replicas"),
         ("{ services.secureMattermost.database.passwordFile = ./README.md; }", "world-readable Nix store"),
+        ("{ services.secureMattermost.tls.keyFile = \"/run/keys/a;b\"; }", "services.secureMattermost.tls.keyFile"),
+        ("{ services.secureMattermost.database.host = \"db/mm?sslmode=disable&x=\"; }", "services.secureMattermost.database.host"),
         ("{ services.secureMattermost.auth.provider = \"kerberos\"; }", "services.secureMattermost.auth.provider"),
     ] {
         let out = evaluate(&format!("[ ./examples/kubernetes.nix {decl} ]"));
@@ -127,6 +143,35 @@ fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
     assert_eq!(v["wantedBy"], serde_json::json!(["multi-user.target"]));
     assert_eq!(v["failedAssertions"], serde_json::json!([]));
     assert_eq!(v["policyDate"], "2026-11-23");
+}
+
+/// In NixOS the top-level evaluation is the system's own, so only the
+/// submodules' traps apply there (see modules/types.nix `unknownOptionTrap`);
+/// file paths are refused the same way.
+#[test]
+fn nixos_module_refuses_without_echo_too() {
+    if !nix_lib_available() {
+        return;
+    }
+    let canary = "CANARY-77aa-never-print";
+    for (decl, needle) in [
+        (format!("database.kubernetesSecret.value = \"{canary}\";"), "services.secureMattermost.database.kubernetesSecret.value"),
+        (format!("database.passwordFile = \"{canary}\";"), "services.secureMattermost.database.passwordFile"),
+        (format!("justification.x = {{ reason = \"r\"; secret = \"{canary}\"; }};"), "services.secureMattermost.justification.x.secret"),
+    ] {
+        let expr = format!(
+            "import ./tests/nix/flake-standin.nix {{ modules = [ {{ services.secureMattermost = {{ enable = true; mode = \"baremetal\"; domain = \"chat.example.com\"; {decl} }}; }} ]; }}"
+        );
+        let out = Command::new("nix-instantiate")
+            .current_dir(root())
+            .args(["--eval", "--strict", "--json", "-E", &expr])
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{decl} evaluated");
+        assert!(stderr.contains(needle), "{needle} not in: {stderr}");
+        assert!(!stderr.contains(canary), "secret echoed: {stderr}");
+    }
 }
 
 #[test]

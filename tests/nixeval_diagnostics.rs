@@ -177,6 +177,42 @@ fn secrets_never_appear_in_errors() {
     }
 }
 
+/// Every case that marks a `# secret: <text>` (a password pasted into a
+/// `…File` option, a misspelt secret option, a secret-named plugin key, …)
+/// fails at the user's line without showing the text anywhere.
+#[test]
+fn annotated_secrets_never_appear_in_errors() {
+    let mut checked = 0;
+    for file in nix_files(&root().join("tests/conformance/cases")) {
+        let text = std::fs::read_to_string(&file).expect("read declaration");
+        let secrets: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("# secret:"))
+            .map(str::trim)
+            .collect();
+        if secrets.is_empty() {
+            continue;
+        }
+        let name = file
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let err = evaluate_file(&file).expect_err(&name);
+        assert!(err.location().is_some(), "{name}: no location");
+        assert!(err.option_path().is_some(), "{name}: no option named");
+        let shown = format!("{err}\n{err:?}\n{}", render(&err));
+        for secret in secrets {
+            assert!(
+                !shown.contains(secret),
+                "{name}: the secret is shown:\n{shown}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} annotated secrets");
+}
+
 #[test]
 fn a_secret_next_to_a_type_error_stays_hidden() {
     let dir = tempfile::tempdir().expect("tempdir");

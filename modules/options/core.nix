@@ -70,34 +70,32 @@ in
     justification = mkOption {
       type = types.attrsOf (
         types.either types.str (
-          types.submodule {
-            options = {
-              reason = mkOption {
-                type = types.str;
-                example = "Partner agencies collaborate under ISA-2031";
-                description = "Why the deviation is acceptable.";
-              };
-              approvedBy = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                defaultText = literalExpression "null";
-                example = "ISSO J. Doe";
-                description = "Who accepted the risk.";
-              };
-              expires = mkOption {
-                type = types.nullOr (types.strMatching "[0-9]{4}-[0-9]{2}-[0-9]{2}");
-                default = null;
-                defaultText = literalExpression "null";
-                example = "2027-06-30";
-                description = "Date (YYYY-MM-DD) after which the waiver no longer counts.";
-              };
-              ticket = mkOption {
-                type = types.nullOr types.str;
-                default = null;
-                defaultText = literalExpression "null";
-                example = "POAM-1234";
-                description = "Change or POA&M ticket tracking the deviation.";
-              };
+          smTypes.closedSubmodule {
+            reason = mkOption {
+              type = types.str;
+              example = "Partner agencies collaborate under ISA-2031";
+              description = "Why the deviation is acceptable.";
+            };
+            approvedBy = mkOption {
+              type = types.nullOr types.str;
+              default = null;
+              defaultText = literalExpression "null";
+              example = "ISSO J. Doe";
+              description = "Who accepted the risk.";
+            };
+            expires = mkOption {
+              type = types.nullOr (types.strMatching "[0-9]{4}-[0-9]{2}-[0-9]{2}");
+              default = null;
+              defaultText = literalExpression "null";
+              example = "2027-06-30";
+              description = "Date (YYYY-MM-DD) after which the waiver no longer counts.";
+            };
+            ticket = mkOption {
+              type = types.nullOr types.str;
+              default = null;
+              defaultText = literalExpression "null";
+              example = "POAM-1234";
+              description = "Change or POA&M ticket tracking the deviation.";
             };
           }
         )

@@ -6,11 +6,14 @@ in
 {
   options.services.secureMattermost.database = {
     host = mkOption {
-      type = types.str;
+      # Spliced into the connection URL: a host name (RFC 1123 labels, dot
+      # separated; an IPv4 address is one too) or a bracketed IPv6 literal,
+      # so that nothing can add a path, parameters or credentials to it.
+      type = types.strMatching "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?([.][A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+]";
       default = "mattermost-postgresql";
       defaultText = literalExpression ''"mattermost-postgresql"'';
       example = "db.example.internal";
-      description = "PostgreSQL host (a Kubernetes Service name by default). TLS certificate checks are made against this name.";
+      description = "PostgreSQL host: a host name (a Kubernetes Service name by default), an IPv4 address or a bracketed IPv6 literal such as `[fd00::5]`. TLS certificate checks are made against this name.";
     };
     port = mkOption {
       type = types.port;

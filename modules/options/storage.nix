@@ -27,6 +27,13 @@ in
       example = "/srv/mattermost-nfs/data";
       description = "Directory for the `local` and `nfs` drivers.";
     };
+    volumeClaimName = mkOption {
+      type = types.str;
+      default = "mattermost-files";
+      defaultText = literalExpression ''"mattermost-files"'';
+      example = "chat-nfs-files";
+      description = "Existing PersistentVolumeClaim (in the release namespace) holding the shared `directory` when `driver` is `nfs` in Kubernetes mode. Unused otherwise.";
+    };
     s3 = {
       endpoint = mkOption {
         type = types.str;
@@ -58,29 +65,27 @@ in
         what = "the S3 secret access key";
       };
       kubernetesSecret = mkOption {
-        type = types.submodule {
-          options = {
-            name = mkOption {
-              type = types.str;
-              default = "mattermost-s3";
-              defaultText = literalExpression ''"mattermost-s3"'';
-              example = "minio-mattermost";
-              description = "Name of an existing Secret with the S3 credentials.";
-            };
-            accessKeyIdKey = mkOption {
-              type = types.str;
-              default = "accesskey";
-              defaultText = literalExpression ''"accesskey"'';
-              example = "AWS_ACCESS_KEY_ID";
-              description = "Key of the access key id.";
-            };
-            secretAccessKeyKey = mkOption {
-              type = types.str;
-              default = "secretkey";
-              defaultText = literalExpression ''"secretkey"'';
-              example = "AWS_SECRET_ACCESS_KEY";
-              description = "Key of the secret access key.";
-            };
+        type = smTypes.closedSubmodule {
+          name = mkOption {
+            type = types.str;
+            default = "mattermost-s3";
+            defaultText = literalExpression ''"mattermost-s3"'';
+            example = "minio-mattermost";
+            description = "Name of an existing Secret with the S3 credentials.";
+          };
+          accessKeyIdKey = mkOption {
+            type = types.str;
+            default = "accesskey";
+            defaultText = literalExpression ''"accesskey"'';
+            example = "AWS_ACCESS_KEY_ID";
+            description = "Key of the access key id.";
+          };
+          secretAccessKeyKey = mkOption {
+            type = types.str;
+            default = "secretkey";
+            defaultText = literalExpression ''"secretkey"'';
+            example = "AWS_SECRET_ACCESS_KEY";
+            description = "Key of the secret access key.";
           };
         };
         default = { };

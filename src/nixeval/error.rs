@@ -251,6 +251,8 @@ struct ErrorData {
     rule: Option<String>,
     label: Option<String>,
     help: Option<String>,
+    /// The user's line must not be shown (it may hold a secret).
+    hide_source: bool,
 }
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
@@ -265,6 +267,7 @@ impl Error {
             rule: None,
             label: None,
             help: None,
+            hide_source: false,
         }))
     }
 
@@ -316,13 +319,22 @@ impl Error {
         self
     }
 
+    /// Points at the user's line in the text only, without a snippet: the
+    /// line may hold a secret (a password pasted into a `…File` option, a
+    /// misspelt secret option).
+    pub fn without_source(mut self) -> Self {
+        self.0.hide_source = true;
+        self
+    }
+
     fn shows_source(&self) -> bool {
         // Secret refusals point at the line in the text only: the snippet
         // would show the very value being refused.
-        !matches!(
-            self.0.kind,
-            ErrorKind::LiteralSecret | ErrorKind::SecretInValue
-        )
+        !self.0.hide_source
+            && !matches!(
+                self.0.kind,
+                ErrorKind::LiteralSecret | ErrorKind::SecretInValue
+            )
     }
 
     pub fn into_public(self, sources: &SourceMap) -> NixEvalError {

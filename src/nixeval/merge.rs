@@ -364,10 +364,8 @@ impl Eval {
                 Value::Str(s) => s.starts_with('/'),
                 _ => false,
             },
-            TypeKind::AbsolutePathString => {
-                matches!(v, Value::Str(s) if s.starts_with('/') && !s.starts_with("/nix/store"))
-            }
-            TypeKind::SecretTrap => true,
+            // Both validate in their merge, so that no error shows a value.
+            TypeKind::AbsolutePathString | TypeKind::SecretTrap => true,
         })
     }
 
@@ -394,8 +392,8 @@ impl Eval {
             | TypeKind::PositiveInt
             | TypeKind::Port
             | TypeKind::Enum(_)
-            | TypeKind::StrMatching(_)
-            | TypeKind::AbsolutePathString => self.merge_equal(loc, defs),
+            | TypeKind::StrMatching(_) => self.merge_equal(loc, defs),
+            TypeKind::AbsolutePathString => self.merge_path(loc, defs),
             TypeKind::NullOr(e) => {
                 let mut nulls = 0;
                 for d in defs {
@@ -504,6 +502,69 @@ impl Eval {
         .with_option(option)
         .with_rule(secrets.literal_rule.clone())
         .at(def.value.span())
+    }
+
+    /// `absolutePathString`'s merge (modules/types.nix): every definition a
+    /// safe path string, all equal; fixed messages that never show a value.
+    fn merge_path(&mut self, loc: &[String], defs: &[Def]) -> Result<Thunk> {
+        let secrets = self.secrets;
+        let option = show_option(loc);
+        let mut bad = None;
+        for d in defs {
+            let v = self.force(&d.value)?;
+            let safe = matches!(&v, Value::Str(s) if secrets.is_safe_path(s));
+            if !safe {
+                bad = Some((d, matches!(v, Value::Path(_))));
+                break;
+            }
+        }
+        match bad {
+            Some((d, true)) => {
+                return Err(Error::new(
+                    ErrorKind::PathLiteral,
+                    format!(
+                        "secure-mattermost: option `{option}' is given a Nix path literal, which would copy the file into the world-readable Nix store; give the file as an absolute path string instead (\"/run/secrets/...\")."
+                    ),
+                )
+                .with_option(option)
+                .with_label("path literal")
+                .at(d.value.span()))
+            }
+            Some((d, false)) => {
+                return Err(Error::new(
+                    ErrorKind::OptionType,
+                    format!(
+                        "secure-mattermost: option `{option}' is not a valid file path: {}. The value is not shown.",
+                        secrets.path_rule
+                    ),
+                )
+                .with_option(option)
+                .with_label("not a valid file path")
+                .without_source()
+                .at(d.value.span()))
+            }
+            None => {}
+        }
+        let Some((first, rest)) = defs.split_first() else {
+            return Err(no_definitions());
+        };
+        let a = self.force(&first.value)?;
+        for d in rest {
+            let b = self.force(&d.value)?;
+            if !self.equal(&a, &b)? {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "secure-mattermost: option `{option}' has conflicting definitions; a file path must be defined once (or with lib.mkForce / lib.mkDefault). The values are not shown."
+                    ),
+                )
+                .with_option(option)
+                .with_label("differs from another definition")
+                .without_source()
+                .at(d.value.span()));
+            }
+        }
+        Ok(first.value.clone())
     }
 
     /// lib's `mergeEqualOption`.

@@ -536,16 +536,44 @@ impl Eval {
     /// lib's `checkUnmatched`: every definition must meet a declared option.
     /// Like lib, all levels are visited (so malformed levels fail first) and
     /// then the first undeclared definition, in attribute order, is reported.
+    /// Where the evaluation's freeform type is modules/types.nix
+    /// `unknownOptionTrap` (the schema's `undeclared = "trap"`), that type's
+    /// merge reports the same definition, at the same point (forcing
+    /// `config`), with its fixed message and no snippet.
     pub(crate) fn check_unmatched(&mut self, sys: &Rc<ModuleSystem>) -> Result<()> {
         let mut first = None;
         let root = self.schema.set(sys.set);
         self.walk_unmatched(sys, root, &[], &mut first)?;
-        let Some((path, span, siblings)) = first else {
+        let Some(Unmatched {
+            path,
+            file,
+            span,
+            siblings,
+        }) = first
+        else {
             return Ok(());
         };
         let mut loc = sys.prefix.clone();
         loc.extend(path.iter().cloned());
         let option = show_option(&loc);
+        if self.schema.traps_undeclared(sys.set) {
+            // modules/types.nix `unknownOptionTrap`: the evaluation's freeform
+            // type, merging the same first definition lib would report.
+            let mut err = Error::new(
+                ErrorKind::UndeclaredOption,
+                format!(
+                    "secure-mattermost: option `{option}' does not exist (defined in {file}). The value is not shown: a misspelt option may hold a secret."
+                ),
+            )
+            .with_option(option)
+            .with_label("no module declares this option")
+            .without_source()
+            .at(span);
+            if let Some(help) = suggestions(&loc, &siblings) {
+                err = err.with_help(help);
+            }
+            return Err(err);
+        }
         let mut err = Error::new(
             ErrorKind::UndeclaredOption,
             format!("The option `{option}' does not exist."),
@@ -559,13 +587,12 @@ impl Eval {
         Err(err)
     }
 
-    #[allow(clippy::type_complexity)]
     fn walk_unmatched(
         &mut self,
         sys: &Rc<ModuleSystem>,
         node: &'static Node,
         path: &[String],
-        first: &mut Option<(Vec<String>, Option<Span>, Vec<String>)>,
+        first: &mut Option<Unmatched>,
     ) -> Result<()> {
         let Node::Group(children) = node else {
             return Ok(());
@@ -595,8 +622,12 @@ impl Eval {
                 }
                 None => {
                     if first.is_none() {
-                        let attr = level.cfgs.iter().find_map(|(_, a)| a.map.get(&name));
-                        let span = attr.and_then(|a| a.key_span.or(a.value.span()));
+                        let def = level
+                            .cfgs
+                            .iter()
+                            .find_map(|(f, a)| a.map.get(&name).map(|attr| (f, attr)));
+                        let file = def.map(|(f, _)| f.clone()).unwrap_or_else(|| Rc::from(""));
+                        let span = def.and_then(|(_, a)| a.key_span.or(a.value.span()));
                         let siblings = children
                             .iter()
                             .filter(|(k, n)| {
@@ -604,13 +635,29 @@ impl Eval {
                             })
                             .map(|(k, _)| k.clone())
                             .collect();
-                        *first = Some((sub, span, siblings));
+                        *first = Some(Unmatched {
+                            path: sub,
+                            file,
+                            span,
+                            siblings,
+                        });
                     }
                 }
             }
         }
         Ok(())
     }
+}
+
+/// The first definition no option declares (lib's `head unmatchedDefns`).
+struct Unmatched {
+    /// Relative to the evaluation.
+    path: Vec<String>,
+    /// The module file it comes from.
+    file: Rc<str>,
+    span: Option<Span>,
+    /// Declared names next to it, for suggestions.
+    siblings: Vec<String>,
 }
 
 fn lookup_node<'a>(mut node: &'a Node, path: &[String]) -> Option<&'a Node> {

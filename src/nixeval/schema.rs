@@ -58,6 +58,9 @@ pub(crate) enum Node {
 pub(crate) struct Schema {
     types: Vec<TypeDef>,
     sets: Vec<Node>,
+    /// Sets whose evaluation refuses undeclared definitions with
+    /// `unknownOptionTrap` (modules/types.nix) rather than lib's own error.
+    trap_sets: HashSet<usize>,
     /// The whole option tree of the top-level evaluation.
     pub root: SetId,
     pub prefix: Vec<String>,
@@ -82,6 +85,12 @@ impl Schema {
         &self.sets[id.0]
     }
 
+    /// Whether the evaluation of this set refuses undeclared definitions with
+    /// the fixed message of `unknownOptionTrap` (its `_module.freeformType`).
+    pub fn traps_undeclared(&self, id: SetId) -> bool {
+        self.trap_sets.contains(&id.0)
+    }
+
     fn load(text: &str) -> std::result::Result<Schema, String> {
         let json: Json = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let strings = |key: &str| -> std::result::Result<Vec<String>, String> {
@@ -99,6 +108,7 @@ impl Schema {
         let mut schema = Schema {
             types: Vec::new(),
             sets: Vec::new(),
+            trap_sets: HashSet::new(),
             root: SetId(0),
             prefix: strings("prefix")?,
             document: json
@@ -129,6 +139,9 @@ impl Schema {
         }
         schema.sets.push(Node::Group(root));
         schema.root = SetId(schema.sets.len() - 1);
+        if undeclared_trap(&json)? {
+            schema.trap_sets.insert(schema.root.0);
+        }
         Ok(schema)
     }
 
@@ -244,10 +257,25 @@ impl Schema {
                 };
                 g.insert("_module".to_string(), Node::Internal);
                 self.sets.push(Node::Group(g));
-                TypeKind::Submodule(SetId(self.sets.len() - 1))
+                let id = self.sets.len() - 1;
+                if undeclared_trap(t)? {
+                    self.trap_sets.insert(id);
+                }
+                TypeKind::Submodule(SetId(id))
             }
             other => return Err(format!("unknown option type kind `{other}`")),
         })
+    }
+}
+
+/// `undeclared` of the schema or of a submodule: "lib" (lib's own error) or
+/// "trap" (`unknownOptionTrap`).
+fn undeclared_trap(j: &Json) -> std::result::Result<bool, String> {
+    match j.get("undeclared").and_then(Json::as_str) {
+        Some("lib") => Ok(false),
+        Some("trap") => Ok(true),
+        Some(other) => Err(format!("unknown `undeclared` treatment `{other}`")),
+        None => Err("no `undeclared` treatment (regenerate the schema)".to_string()),
     }
 }
 

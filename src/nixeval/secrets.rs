@@ -1,5 +1,7 @@
 //! The catalog's literal-secret rules (`catalog/controls.json`, `secrets`),
-//! applied as `modules/document.nix` applies them.
+//! applied as `modules/document.nix` applies them, and its file path rule
+//! (`pathPattern`, `pathRule`), applied as `modules/types.nix`
+//! `absolutePathString` applies it.
 
 use std::sync::OnceLock;
 
@@ -24,6 +26,9 @@ pub(crate) struct Secrets {
     setting_key: Regex,
     value_patterns: Vec<Regex>,
     pub traps: Vec<Trap>,
+    path_pattern: Regex,
+    /// What a file path may look like, in words (`pathRule`).
+    pub path_rule: String,
 }
 
 /// `builtins.match`: a POSIX extended regex against the whole string, byte
@@ -52,6 +57,13 @@ impl Secrets {
                 .ok_or_else(|| format!("secrets.{key} is not a string"))
         };
         let compile = |p: &str| posix_match(p).map_err(|e| format!("pattern {p:?}: {e}"));
+        let top_string = |key: &str| -> std::result::Result<String, String> {
+            catalog
+                .get(key)
+                .and_then(Json::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| format!("{key} is not a string"))
+        };
         let value_patterns = secrets
             .get("valuePatterns")
             .and_then(Json::as_array)
@@ -90,6 +102,8 @@ impl Secrets {
             setting_key: compile(&string("settingKeyPattern")?)?,
             value_patterns,
             traps,
+            path_pattern: compile(&top_string("pathPattern")?)?,
+            path_rule: top_string("pathRule")?,
         })
     }
 
@@ -97,8 +111,20 @@ impl Secrets {
         self.value_patterns.iter().any(|p| p.is_match(s.as_bytes()))
     }
 
+    /// `settingKeyPattern` against the key lower-cased with `lib.toLower`,
+    /// which maps A-Z only (`secrets.settingKeyMatch`).
     pub fn is_secret_setting_key(&self, key: &str) -> bool {
-        self.setting_key.is_match(key.as_bytes())
+        self.setting_key
+            .is_match(key.to_ascii_lowercase().as_bytes())
+    }
+
+    /// `isSafePath` of modules/types.nix: a string fully matching
+    /// `pathPattern`, not under /nix/store as written nor once `.`, `..` and
+    /// empty components are resolved.
+    pub fn is_safe_path(&self, s: &str) -> bool {
+        self.path_pattern.is_match(s.as_bytes())
+            && !s.starts_with("/nix/store")
+            && !normalise_path(s).starts_with("/nix/store")
     }
 
     /// Whether a binding at this attribute path (as written, any prefix)
@@ -111,5 +137,56 @@ impl Secrets {
             || self.traps.iter().any(|t| {
                 keys.len() >= t.path.len() && keys[keys.len() - t.path.len()..] == t.path[..]
             })
+    }
+}
+
+/// `normalisePath` of modules/types.nix: `.`, `..` and empty components
+/// resolved lexically (`..` at the root stays at the root).
+fn normalise_path(s: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in s.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_judged_like_types_nix() {
+        let s = Secrets::load(CATALOG).expect("catalog");
+        assert!(s.is_safe_path("/run/secrets/mattermost/database-password"));
+        assert!(s.is_safe_path("/"));
+        assert!(!s.is_safe_path("hunter2"));
+        assert!(!s.is_safe_path("/run/keys/tls key.pem"));
+        assert!(!s.is_safe_path("/run/x;y"));
+        assert!(!s.is_safe_path("/run/x\ny"));
+        assert!(!s.is_safe_path("/nix/store/abc-x"));
+        assert!(!s.is_safe_path("/nix/storefoo"));
+        assert!(!s.is_safe_path("/run/../nix/store/abc-x"));
+        assert!(!s.is_safe_path("//nix//./store/x"));
+        assert!(!s.is_safe_path("/../../nix/store"));
+        assert!(!s.is_safe_path("/nix/store/../x"));
+        assert!(!s.is_safe_path(""));
+        assert_eq!(normalise_path("/a/./b/../c//d/"), "/a/c/d");
+        assert_eq!(normalise_path("/.."), "/");
+    }
+
+    #[test]
+    fn setting_keys_are_lower_cased_ascii_only() {
+        let s = Secrets::load(CATALOG).expect("catalog");
+        assert!(s.is_secret_setting_key("SMTPPassword"));
+        assert!(s.is_secret_setting_key("CLIENT_SECRET"));
+        assert!(s.is_secret_setting_key("ApiKEY"));
+        assert!(s.is_secret_setting_key("atrestencryptkey"));
+        assert!(!s.is_secret_setting_key("SiteName"));
     }
 }

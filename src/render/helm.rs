@@ -70,16 +70,27 @@ pub fn environment(d: &Deployment, config: &Value, skip: &[&str]) -> Vec<Value> 
     envs
 }
 
-/// Secret volumes the pod needs (the SAML key); the same for chart and operator.
+/// Volumes the pod needs: the SAML key Secret, and for the `local`/`nfs`
+/// drivers the existing claim holding the file store (a container's own
+/// filesystem would lose uploads on every restart).
 pub fn volumes(d: &Deployment) -> (Vec<Value>, Vec<Value>) {
-    if d.auth.provider != crate::document::Provider::Saml {
-        return (vec![], vec![]);
+    let (mut volumes, mut mounts) = (vec![], vec![]);
+    if d.auth.provider == crate::document::Provider::Saml {
+        let s = &d.auth.saml.kubernetes_secret;
+        volumes.push(json!({"name": "saml-sp-key", "secret": {"secretName": s.name, "defaultMode": 0o400, "items": [{"key": s.key, "path": s.key}]}}));
+        mounts.push(json!({"name": "saml-sp-key", "mountPath": SAML_KEY_DIR, "readOnly": true}));
     }
-    let s = &d.auth.saml.kubernetes_secret;
-    (
-        vec![json!({"name": "saml-sp-key", "secret": {"secretName": s.name, "defaultMode": 0o400, "items": [{"key": s.key, "path": s.key}]}})],
-        vec![json!({"name": "saml-sp-key", "mountPath": SAML_KEY_DIR, "readOnly": true})],
-    )
+    (volumes, mounts)
+}
+
+fn file_store_volume(d: &Deployment) -> (Vec<Value>, Vec<Value>) {
+    match d.file_storage.driver {
+        StorageDriver::S3 => (vec![], vec![]),
+        StorageDriver::Nfs | StorageDriver::Local => (
+            vec![json!({"name": "mattermost-files", "persistentVolumeClaim": {"claimName": d.file_storage.volume_claim_name}})],
+            vec![json!({"name": "mattermost-files", "mountPath": d.file_storage.directory})],
+        ),
+    }
 }
 
 fn environment_for_chart(d: &Deployment, config: &Value) -> Vec<Value> {
@@ -129,6 +140,9 @@ pub fn render(d: &Deployment, config: &Value) -> String {
             "key": d.license.kubernetes_secret.key
         });
     }
+    let ((mut extra_volumes, mut extra_mounts), (fv, fm)) = (volumes(d), file_store_volume(d));
+    extra_volumes.extend(fv);
+    extra_mounts.extend(fm);
     let values = json!({
         "global": global,
         "mattermostApp": {
@@ -152,8 +166,8 @@ pub fn render(d: &Deployment, config: &Value) -> String {
             "securityContext": pod_security_context(),
             "resources": resources(),
             "extraEnv": environment_for_chart(d, config),
-            "extraVolumes": volumes(d).0,
-            "extraVolumeMounts": volumes(d).1
+            "extraVolumes": extra_volumes,
+            "extraVolumeMounts": extra_mounts
         }
     });
     let mut out = String::from(

@@ -16,6 +16,7 @@ const OPERATOR_SETS: &[&str] = &[
     "FileSettings.AmazonS3Bucket",
     "FileSettings.AmazonS3Endpoint",
     "FileSettings.AmazonS3SSL",
+    "FileSettings.Directory",
 ];
 use crate::document::{Deployment, StorageDriver};
 
@@ -47,7 +48,8 @@ pub fn render(d: &Deployment, config: &Value) -> String {
             }});
         }
         StorageDriver::Nfs | StorageDriver::Local => {
-            spec["fileStore"] = json!({"local": {"enabled": true}});
+            // The operator mounts the claim and points Mattermost at it itself.
+            spec["fileStore"] = json!({"externalVolume": {"volumeClaimName": d.file_storage.volume_claim_name}});
         }
     }
     if d.license.edition != "team" {

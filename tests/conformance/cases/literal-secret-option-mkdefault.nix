@@ -8,3 +8,4 @@
     license.text = null;
   };
 }
+# secret: hunter2

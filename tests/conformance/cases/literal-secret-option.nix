@@ -6,3 +6,4 @@
     database.password = "correct horse battery staple";
   };
 }
+# secret: correct horse battery staple

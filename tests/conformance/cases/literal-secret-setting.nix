@@ -8,3 +8,5 @@
     settings.EmailSettings.SMTPPassword = "";
   };
 }
+# secret: abc123
+# secret: s3cret

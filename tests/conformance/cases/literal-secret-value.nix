@@ -6,3 +6,4 @@
     auth.oidc.discoveryEndpoint = "https://client:topsecret@idp.example.com/.well-known/openid-configuration";
   };
 }
+# secret: topsecret
