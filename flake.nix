@@ -13,8 +13,9 @@
       ];
       forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
 
-      # Justification expiry is judged against the source's own date, so a
-      # rebuild of the same revision gives the same answer.
+      # The shipped examples are judged against this repository's own date, so
+      # a rebuild of the same revision gives the same answer. A site's system
+      # sets services.secureMattermost.nixos.policyDate itself (required).
       policyDate =
         let
           d = self.lastModifiedDate or "19700101000000";
@@ -54,10 +55,7 @@
         { pkgs, ... }:
         {
           imports = [ ./modules/nixos.nix ];
-          services.secureMattermost.nixos = {
-            helperPackage = lib.mkDefault (helperFor pkgs);
-            policyDate = lib.mkDefault policyDate;
-          };
+          services.secureMattermost.nixos.helperPackage = lib.mkDefault (helperFor pkgs);
         };
 
       packages = forAllSystems (pkgs: {

@@ -42,7 +42,7 @@ in
     policyDate = lib.mkOption {
       type = lib.types.strMatching "[0-9]{4}-[0-9]{2}-[0-9]{2}";
       example = "2026-11-23";
-      description = "Date (YYYY-MM-DD) against which justification expiry is judged; fixed so builds are reproducible.";
+      description = "Date (YYYY-MM-DD) against which justification expiry is judged. Required, and set by the site (e.g. from its own flake's lastModifiedDate), so builds are reproducible and expired waivers do not keep passing.";
     };
     renderedArtifacts = lib.mkOption {
       type = lib.types.package;
@@ -55,6 +55,10 @@ in
 
   config = lib.mkIf (cfg.enable && cfg.mode == "baremetal") {
     assertions = [
+      {
+        assertion = (rt.serverPackage.version or null) == cfg.mattermost.version;
+        message = "secure-mattermost: services.secureMattermost.nixos.serverPackage is Mattermost ${rt.serverPackage.version or "(unknown version)"}, but the catalog and settings are pinned to ${cfg.mattermost.version}.";
+      }
       {
         # Forcing the document refuses literal secrets before any derivation exists.
         assertion = builtins.seq (builtins.toJSON document) true;

@@ -129,7 +129,7 @@ fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
     if !nix_lib_available() {
         return;
     }
-    let expr = "import ./tests/nix/flake-standin.nix { modules = [ { services.secureMattermost = { enable = true; mode = \"baremetal\"; domain = \"chat.example.com\"; }; } ]; }";
+    let expr = "import ./tests/nix/flake-standin.nix { modules = [ { services.secureMattermost = { enable = true; mode = \"baremetal\"; domain = \"chat.example.com\"; nixos.policyDate = \"2026-11-23\"; }; } ]; }";
     let out = Command::new("nix-instantiate")
         .current_dir(root())
         .args(["--eval", "--strict", "--json", "-E", expr])
@@ -143,6 +143,18 @@ fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
     assert_eq!(v["wantedBy"], serde_json::json!(["multi-user.target"]));
     assert_eq!(v["failedAssertions"], serde_json::json!([]));
     assert_eq!(v["policyDate"], "2026-11-23");
+
+    // A site must set the policy date itself (no default frozen at this repository's date).
+    let eval = |decl: &str| {
+        let expr = format!("import ./tests/nix/flake-standin.nix {{ modules = [ {decl} ]; }}");
+        Command::new("nix-instantiate").current_dir(root()).args(["--eval", "--strict", "--json", "-E", &expr]).output().unwrap()
+    };
+    let o = eval("{ services.secureMattermost = { enable = true; mode = \"baremetal\"; domain = \"chat.example.com\"; }; }");
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("services.secureMattermost.nixos.policyDate"));
+    // A server package of another version is refused by an assertion.
+    let o = eval("({ lib, ... }: { services.secureMattermost = { enable = true; mode = \"baremetal\"; domain = \"chat.example.com\"; nixos.policyDate = \"2026-11-23\"; nixos.serverPackage = { type = \"derivation\"; name = \"mattermost\"; version = \"10.5.0\"; outPath = \"/nix/store/00000000000000000000000000000000-mattermost\"; }; }; })");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert!(v["failedAssertions"].to_string().contains("10.5.0"), "{v} {}", String::from_utf8_lossy(&o.stderr));
 }
 
 /// In NixOS the top-level evaluation is the system's own, so only the

@@ -12,7 +12,7 @@ let
     inherit lib;
     runCommand = name: _env: _script: fakeDrv name;
     rustPlatform.buildRustPackage = a: fakeDrv a.pname;
-    mattermost = fakeDrv "mattermost";
+    mattermost = fakeDrv "mattermost" // { version = "11.4.0"; };
   };
   flake = (import ../../flake.nix).outputs {
     self = { lastModifiedDate = "20261123000000"; };
