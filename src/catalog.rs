@@ -149,18 +149,23 @@ impl Predicate {
         }
     }
 
+    /// Visit every leaf test.
+    pub fn for_each_test<'a>(&'a self, f: &mut impl FnMut(&'a Test)) {
+        match self {
+            Predicate::All { all: ps } | Predicate::Any { any: ps } => ps.iter().for_each(|p| p.for_each_test(f)),
+            Predicate::Not { not } => not.for_each_test(f),
+            Predicate::Always { .. } => {}
+            Predicate::Test(t) => f(t),
+        }
+    }
+
     /// Every path the predicate reads, for reports ("value found").
     pub fn paths<'a>(&'a self, out: &mut Vec<&'a str>) {
-        match self {
-            Predicate::All { all: ps } | Predicate::Any { any: ps } => ps.iter().for_each(|p| p.paths(out)),
-            Predicate::Not { not } => not.paths(out),
-            Predicate::Always { .. } => {}
-            Predicate::Test(t) => {
-                if !out.contains(&t.path.as_str()) {
-                    out.push(&t.path)
-                }
+        self.for_each_test(&mut |t| {
+            if !out.contains(&t.path.as_str()) {
+                out.push(&t.path)
             }
-        }
+        });
     }
 }
 
@@ -215,58 +220,47 @@ mod tests {
         assert!(c.rules.len() >= 40, "catalog has {} rules", c.rules.len());
     }
 
-    #[test]
-    fn every_test_has_exactly_one_operator_and_a_rooted_path() {
-        fn walk(p: &Predicate) {
-            match p {
-                Predicate::All { all: ps } | Predicate::Any { any: ps } => ps.iter().for_each(walk),
-                Predicate::Not { not } => walk(not),
-                Predicate::Always { .. } => {}
-                Predicate::Test(t) => {
-                    let ops = [
-                        t.equals.is_some(),
-                        t.one_of.is_some(),
-                        t.not_in.is_some(),
-                        t.at_least.is_some(),
-                        t.at_most.is_some(),
-                        t.matches.is_some(),
-                        t.not_matches.is_some(),
-                        t.is_null.is_some(),
-                        t.each_matches.is_some(),
-                    ];
-                    assert_eq!(ops.iter().filter(|x| **x).count(), 1, "{}", t.path);
-                    assert!(t.path.starts_with("config.") || t.path.starts_with("deployment."), "{}", t.path);
-                }
+    /// Every leaf test of every rule (compliance, applicability, advisory).
+    fn all_tests(c: &Catalog) -> Vec<&Test> {
+        let mut out = Vec::new();
+        for r in &c.rules {
+            for p in std::iter::once(&r.compliant).chain(&r.when).chain(&r.advisory_when) {
+                p.for_each_test(&mut |t| out.push(t));
             }
         }
-        for r in &Catalog::load().rules {
-            walk(&r.compliant);
-            r.when.iter().chain(&r.advisory_when).for_each(walk);
+        out
+    }
+
+    #[test]
+    fn every_test_has_exactly_one_operator_and_a_rooted_path() {
+        for t in all_tests(Catalog::load()) {
+            let ops = [
+                t.equals.is_some(),
+                t.one_of.is_some(),
+                t.not_in.is_some(),
+                t.at_least.is_some(),
+                t.at_most.is_some(),
+                t.matches.is_some(),
+                t.not_matches.is_some(),
+                t.is_null.is_some(),
+                t.each_matches.is_some(),
+            ];
+            assert_eq!(ops.iter().filter(|x| **x).count(), 1, "{}", t.path);
+            assert!(t.path.starts_with("config.") || t.path.starts_with("deployment."), "{}", t.path);
         }
     }
 
     #[test]
     fn every_pattern_in_the_catalog_compiles() {
         // full_match treats a broken pattern as no match; a broken catalog must fail here instead.
-        fn walk(p: &Predicate) {
-            match p {
-                Predicate::All { all: ps } | Predicate::Any { any: ps } => ps.iter().for_each(walk),
-                Predicate::Not { not } => walk(not),
-                Predicate::Always { .. } => {}
-                Predicate::Test(t) => {
-                    for pat in [&t.matches, &t.not_matches, &t.each_matches].into_iter().flatten() {
-                        assert!(regex::Regex::new(pat).is_ok(), "{}: {pat}", t.path);
-                    }
-                }
+        let c = Catalog::load();
+        for t in all_tests(c) {
+            for pat in [&t.matches, &t.not_matches, &t.each_matches].into_iter().flatten() {
+                assert!(regex::Regex::new(pat).is_ok(), "{}: {pat}", t.path);
             }
         }
-        let c = Catalog::load();
-        for r in &c.rules {
-            walk(&r.compliant);
-            r.when.iter().chain(&r.advisory_when).for_each(walk);
-        }
         let s = &c.secrets;
-        for pat in s.value_patterns.iter().chain([&s.setting_key_pattern]) {
+        for pat in s.value_patterns.iter().chain([&s.setting_key_pattern, &c.path_pattern]) {
             assert!(regex::Regex::new(pat).is_ok(), "{pat}");
         }
     }
