@@ -217,8 +217,8 @@ rec {
     {
       fileOption,
       file,
-      secretName,
-      secretKey,
+      kubernetesName,
+      kubernetesKey,
       what,
     }:
     {
@@ -227,8 +227,8 @@ rec {
         inherit what;
       };
       kubernetesSecret = mkKubernetesSecretOption {
-        name = secretName;
-        key = secretKey;
+        name = kubernetesName;
+        key = kubernetesKey;
         inherit what;
       };
     };

@@ -46,8 +46,8 @@ in
     // smTypes.mkSecretSourceOptions {
       fileOption = "clientSecretFile";
       file = "/run/secrets/mattermost/oidc-client-secret";
-      secretName = "mattermost-oidc";
-      secretKey = "client-secret";
+      kubernetesName = "mattermost-oidc";
+      kubernetesKey = "client-secret";
       what = "the OpenID Connect client secret";
     };
 
@@ -58,8 +58,8 @@ in
     // smTypes.mkSecretSourceOptions {
       fileOption = "clientSecretFile";
       file = "/run/secrets/mattermost/gitlab-client-secret";
-      secretName = "mattermost-gitlab";
-      secretKey = "client-secret";
+      kubernetesName = "mattermost-gitlab";
+      kubernetesKey = "client-secret";
       what = "the GitLab application secret";
     };
 
@@ -69,8 +69,8 @@ in
     // smTypes.mkSecretSourceOptions {
       fileOption = "privateKeyFile";
       file = "/run/secrets/mattermost/saml-sp.key";
-      secretName = "mattermost-saml";
-      secretKey = "sp.key";
+      kubernetesName = "mattermost-saml";
+      kubernetesKey = "sp.key";
       what = "the SAML service-provider private key";
     };
 
@@ -89,8 +89,8 @@ in
     // smTypes.mkSecretSourceOptions {
       fileOption = "bindPasswordFile";
       file = "/run/secrets/mattermost/ldap-bind-password";
-      secretName = "mattermost-ldap";
-      secretKey = "bind-password";
+      kubernetesName = "mattermost-ldap";
+      kubernetesKey = "bind-password";
       what = "the LDAP bind password";
     };
   };

@@ -42,8 +42,8 @@ in
     // smTypes.mkSecretSourceOptions {
       fileOption = "passwordFile";
       file = "/run/secrets/mattermost/smtp-password";
-      secretName = "mattermost-smtp";
-      secretKey = "password";
+      kubernetesName = "mattermost-smtp";
+      kubernetesKey = "password";
       what = "the SMTP relay password";
     };
 

@@ -89,7 +89,7 @@ in
           };
         };
         default = { };
-        defaultText = literalExpression ''{ name = "mattermost-s3"; accessKeyIdKey = "accesskey"; secretAccessKeyKey = "secretkey"; }'';
+        defaultText = lib.literalMD "Secret `mattermost-s3`, keys `accesskey` and `secretkey` (the operator's names)";
         example = literalExpression ''{ name = "minio-mattermost"; }'';
         description = "Existing Secret with the S3 credentials (Kubernetes mode).";
       };
