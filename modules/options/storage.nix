@@ -89,7 +89,7 @@ in
           };
         };
         default = { };
-        defaultText = lib.literalMD "Secret `mattermost-s3`, keys `accesskey` and `secretkey` (the operator's names)";
+        defaultText = lib.literalMD "Secret mattermost-s3 with keys accesskey and secretkey (the operator's names)";
         example = literalExpression ''{ name = "minio-mattermost"; }'';
         description = "Existing Secret with the S3 credentials (Kubernetes mode).";
       };
