@@ -9,6 +9,7 @@
     ./options/database.nix
     ./options/storage.nix
     ./options/integrations.nix
+    ./options/secret-settings.nix
     ./options/secret-traps.nix
   ];
 }

@@ -38,6 +38,7 @@ pub struct Deployment {
     pub replicas: u32,
     pub justification: BTreeMap<String, Justification>,
     pub settings: Value,
+    pub secret_settings: BTreeMap<String, SecretSetting>,
     pub mattermost: MattermostImage,
     pub license: License,
     pub classification_banner: Banner,
@@ -79,6 +80,14 @@ impl Justification {
             Justification::Record(r) => r.expires.as_deref(),
         }
     }
+}
+
+/// A secret Mattermost setting supplied at start (`secretSettings.<path>`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretSetting {
+    pub file: Option<String>,
+    pub kubernetes_secret: Option<SecretRef>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -50,6 +50,7 @@ pub fn build(d: &Deployment, catalog: &Catalog) -> Result<Effective, Error> {
         set(&mut config, &key, value);
     }
     blank_default_secrets(&mut config);
+    validate_secret_settings(d, &config)?;
     validate_sso(d, &config)?;
     Ok(Effective { config, from_options })
 }
@@ -206,6 +207,35 @@ fn option_settings(d: &Deployment) -> Vec<(String, Value, &'static str)> {
         put("ExperimentalAuditSettings.FileName", json!("/mattermost/logs/audit.log"), "mode");
     }
     out
+}
+
+/// `secretSettings` keys must be secret settings of the pinned release, with
+/// the source the mode needs (a file on bare metal, a Secret on Kubernetes).
+fn validate_secret_settings(d: &Deployment, config: &Value) -> Result<(), Error> {
+    for (key, s) in &d.secret_settings {
+        let option = format!("services.secureMattermost.secretSettings.\"{key}\"");
+        let leaf = key.rsplit('.').next().unwrap_or(key);
+        if !crate::catalog::lookup(config, key).is_string() || !crate::secrets::is_secret_key(leaf) {
+            return Err(Error::InvalidOption {
+                file: "declaration".into(),
+                option,
+                detail: "not a secret string setting of the pinned Mattermost release (see catalog/mattermost-defaults.json and secrets.settingKeyPattern)".into(),
+            });
+        }
+        let missing = match d.mode {
+            Mode::Baremetal if s.file.is_none() => Some("file"),
+            Mode::Kubernetes if s.kubernetes_secret.is_none() => Some("kubernetesSecret"),
+            _ => None,
+        };
+        if let Some(what) = missing {
+            return Err(Error::InvalidOption {
+                file: "declaration".into(),
+                option: format!("{option}.{what}"),
+                detail: "this deployment mode reads the value from it".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Mattermost refuses to start with SAML on and its IdP fields empty; say

@@ -25,6 +25,12 @@ pub fn check(d: &Deployment) -> Result<(), Error> {
     if let Some(ca) = &d.database.ca_file {
         fields.push(("database.caFile", ca));
     }
+    let secret_files: Vec<(String, &str)> = d
+        .secret_settings
+        .iter()
+        .filter_map(|(k, v)| v.file.as_deref().map(|f| (format!("secretSettings.\"{k}\".file"), f)))
+        .collect();
+    fields.extend(secret_files.iter().map(|(o, f)| (o.as_str(), *f)));
     for (option, value) in fields {
         if !full_match(&catalog.path_pattern, value) || in_store(value) {
             // The value is not shown: a pasted secret is the likeliest mistake here.

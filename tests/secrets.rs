@@ -121,3 +121,33 @@ fn conflict_errors_do_not_echo_the_settings_value() {
     assert!(r.stderr.contains("settings.TeamSettings.SiteName") && r.stderr.contains("siteName"), "{}", r.stderr);
     assert!(!r.stderr.contains(CANARY), "{}", r.stderr);
 }
+
+#[test]
+fn other_secret_settings_come_from_files_or_secrets_only() {
+    let dir = tempfile::tempdir().unwrap();
+    // Kubernetes: a secretKeyRef, no value.
+    let out = dir.path().join("k8s");
+    let doc = patched(load("examples/kubernetes.json"), &json!({"secretSettings": {"ElasticsearchSettings.Password": {"file": null, "kubernetesSecret": {"name": "mattermost-search", "key": "password"}}}}));
+    let r = run_stdin(&["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY], &doc.to_string());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let values = std::fs::read_to_string(out.join("values.yaml")).unwrap();
+    assert!(values.contains("- name: \"MM_ELASTICSEARCHSETTINGS_PASSWORD\"\n    valueFrom:\n      secretKeyRef:\n        name: \"mattermost-search\"\n        key: \"password\""), "{values}");
+    // Bare metal: a systemd credential that launch turns into the variable.
+    let out = dir.path().join("bm");
+    let doc = patched(load("examples/baremetal.json"), &json!({"secretSettings": {"SqlSettings.AtRestEncryptKey": {"file": "/run/secrets/mattermost/at-rest-key", "kubernetesSecret": null}}}));
+    let r = run_stdin(&["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY], &doc.to_string());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let unit = std::fs::read_to_string(out.join("mattermost.service")).unwrap();
+    assert!(unit.contains("LoadCredential=setting-sqlsettings-atrestencryptkey:/run/secrets/mattermost/at-rest-key"), "{unit}");
+    let spec = std::fs::read_to_string(out.join("secret-env.json")).unwrap();
+    assert!(spec.contains("\"env\": \"MM_SQLSETTINGS_ATRESTENCRYPTKEY\""), "{spec}");
+    // Only secret settings, and only with the source the mode reads.
+    for (patch, needle) in [
+        (json!({"secretSettings": {"ServiceSettings.SiteURL": {"file": "/run/x", "kubernetesSecret": null}}}), "secretSettings.\"ServiceSettings.SiteURL\""),
+        (json!({"secretSettings": {"LdapSettings.BindPassword": {"file": null, "kubernetesSecret": {"name": "a", "key": "b"}}}}), "secretSettings.\"LdapSettings.BindPassword\".file"),
+    ] {
+        let r = run_stdin(&["check", "--input", "-", "--today", TODAY], &patched(load("examples/baremetal.json"), &patch).to_string());
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains(needle), "{}", r.stderr);
+    }
+}

@@ -125,6 +125,18 @@ pub fn secret_spec(d: &Deployment, config: &Value) -> SecretSpec {
             path_only: true,
         });
     }
+    for (key, setting) in &d.secret_settings {
+        if let Some(file) = &setting.file {
+            s.push(SecretEnv {
+                env: var_name(key),
+                credential: format!("setting-{}", key.to_lowercase().replace('.', "-")),
+                file: file.clone(),
+                template: None,
+                encode: false,
+                path_only: false,
+            });
+        }
+    }
     let pinned = rule_settings(config, &["SqlSettings.DataSource"])
         .into_iter()
         .map(|(env, value)| PinnedSetting { env, value })
@@ -179,6 +191,11 @@ pub fn kubernetes_secret_env(d: &Deployment) -> Vec<Value> {
     if d.smtp.server.is_some() && d.smtp.username.is_some() {
         let s = &d.smtp.kubernetes_secret;
         out.push(r("MM_EMAILSETTINGS_SMTPPASSWORD", &s.name, &s.key));
+    }
+    for (key, setting) in &d.secret_settings {
+        if let Some(s) = &setting.kubernetes_secret {
+            out.push(r(&var_name(key), &s.name, &s.key));
+        }
     }
     out
 }

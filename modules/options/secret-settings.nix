@@ -1,0 +1,58 @@
+# Secret Mattermost settings no dedicated option covers (Elasticsearch and
+# Redis passwords, AtRestEncryptKey, PublicLinkSalt, plugin secrets, ...):
+# keyed by setting path, supplied at start from a file or a Kubernetes Secret.
+{ lib, ... }:
+let
+  inherit (lib) mkOption types literalExpression;
+  smTypes = import ../types.nix { inherit lib; };
+in
+{
+  options.services.secureMattermost.secretSettings = mkOption {
+    type = types.attrsOf (
+      smTypes.closedSubmodule {
+        file = mkOption {
+          type = types.nullOr smTypes.absolutePathString;
+          default = null;
+          defaultText = literalExpression "null";
+          example = "/run/secrets/mattermost/elasticsearch-password";
+          description = "File holding the value (bare-metal mode), passed to the service as a systemd credential.";
+        };
+        kubernetesSecret = mkOption {
+          type = types.nullOr (
+            smTypes.closedSubmodule {
+              name = mkOption {
+                type = types.str;
+                example = "mattermost-search";
+                description = "Name of an existing Kubernetes Secret in the release namespace.";
+              };
+              key = mkOption {
+                type = types.str;
+                example = "password";
+                description = "Key inside the Secret.";
+              };
+            }
+          );
+          default = null;
+          defaultText = literalExpression "null";
+          example = literalExpression ''{ name = "mattermost-search"; key = "password"; }'';
+          description = "Kubernetes Secret holding the value (Kubernetes mode).";
+        };
+      }
+    );
+    default = { };
+    defaultText = literalExpression "{ }";
+    example = literalExpression ''
+      {
+        "ElasticsearchSettings.Password".file = "/run/secrets/mattermost/elasticsearch-password";
+        "SqlSettings.AtRestEncryptKey".kubernetesSecret = { name = "mattermost-keys"; key = "at-rest"; };
+      }
+    '';
+    description = ''
+      Secret Mattermost settings without a dedicated option, keyed by setting
+      path. Each is passed to the server as its `MM_*` environment variable at
+      start, from `file` (bare metal) or `kubernetesSecret` (Kubernetes); the
+      value never enters the Nix store. Without an entry, Mattermost generates
+      `AtRestEncryptKey` and `PublicLinkSalt` itself on first start.
+    '';
+  };
+}
