@@ -14,3 +14,10 @@ fn controls_markdown_is_generated_from_the_catalog() {
         assert!(committed.contains(&format!("`{}`", rule["id"].as_str().unwrap())));
     }
 }
+
+#[test]
+fn readme_states_the_catalog_size() {
+    let n = load("catalog/controls.json")["rules"].as_array().unwrap().len();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(&format!("catalog of {n} rules")), "README.md does not say the catalog has {n} rules");
+}
