@@ -44,6 +44,17 @@ let
         rule = secrets.settingRule;
         inherit path;
       })
+      # A key file interpolated from a Nix path ("${./tls.key}") is already
+      # in the world-readable store.
+      ++ (lib.optional (
+        builtins.length path > 1
+        && builtins.head path == "settings"
+        && lib.hasPrefix "/nix/store" v
+        && matches secrets.storeFileKeyPattern (lib.toLower (lib.last path))
+      ) {
+        rule = secrets.storeFileRule;
+        inherit path;
+      })
     else
       [ ];
 

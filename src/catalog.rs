@@ -27,6 +27,8 @@ pub struct SecretPatterns {
     pub literal_rule: String,
     pub setting_rule: String,
     pub value_rule: String,
+    pub store_file_rule: String,
+    pub store_file_key_pattern: String,
     pub setting_key_pattern: String,
     pub setting_key_match: String,
     pub value_patterns: Vec<String>,

@@ -40,6 +40,13 @@ pub fn find_literals(raw: &Value) -> Vec<String> {
         {
             out.push(format!("[{}] services.secureMattermost.{}", s.setting_rule, path.join(".")));
         }
+        if path.len() > 1
+            && path[0] == "settings"
+            && text.starts_with("/nix/store")
+            && path.last().is_some_and(|k| full_match(&s.store_file_key_pattern, &k.to_lowercase()))
+        {
+            out.push(format!("[{}] services.secureMattermost.{}", s.store_file_rule, path.join(".")));
+        }
     });
     out
 }

@@ -48,6 +48,11 @@ fn secrets_inside_settings_are_refused_without_echo() {
         patched(base.clone(), &json!({"settings": {"PluginSettings": {"Plugins": {"com.github.manland.mattermost-plugin-gitlab": {"gitlaboauthclientsecret": CANARY}}}}})),
         "secret-literal-setting",
     );
+    // A key file that is already in the world-readable store ("${./tls.key}").
+    assert_refused(
+        patched(base.clone(), &json!({"settings": {"ServiceSettings": {"TLSKeyFile": "/nix/store/00000000000000000000000000000000-tls.key"}}})),
+        "secret-file-in-store",
+    );
     // A credential URL with an empty user name.
     assert_refused(
         patched(base, &json!({"settings": {"SqlSettings": {"DataSource": format!("postgres://:{CANARY}@db/mattermost")}}})),

@@ -130,6 +130,16 @@ impl Eval {
                         span: t.span(),
                     });
                 }
+                if is_setting
+                    && s.starts_with("/nix/store")
+                    && path.last().is_some_and(|k| secrets.is_secret_file_key(k))
+                {
+                    findings.push(Finding {
+                        rule: secrets.store_file_rule.clone(),
+                        path: path.clone(),
+                        span: t.span(),
+                    });
+                }
                 Json::String(s.to_string())
             }
             Value::List(items) => {

@@ -23,6 +23,8 @@ pub(crate) struct Secrets {
     pub literal_rule: String,
     pub setting_rule: String,
     pub value_rule: String,
+    pub store_file_rule: String,
+    store_file_key: Regex,
     setting_key: Regex,
     value_patterns: Vec<Regex>,
     pub traps: Vec<Trap>,
@@ -99,6 +101,8 @@ impl Secrets {
             literal_rule: string("literalRule")?,
             setting_rule: string("settingRule")?,
             value_rule: string("valueRule")?,
+            store_file_rule: string("storeFileRule")?,
+            store_file_key: compile(&string("storeFileKeyPattern")?)?,
             setting_key: compile(&string("settingKeyPattern")?)?,
             value_patterns,
             traps,
@@ -116,6 +120,12 @@ impl Secrets {
     pub fn is_secret_setting_key(&self, key: &str) -> bool {
         self.setting_key
             .is_match(key.to_ascii_lowercase().as_bytes())
+    }
+
+    /// `storeFileKeyPattern` against the lower-cased key: a settings key
+    /// naming a secret file, whose value must not be a store path.
+    pub fn is_secret_file_key(&self, key: &str) -> bool {
+        self.store_file_key.is_match(key.to_ascii_lowercase().as_bytes())
     }
 
     /// `isSafePath` of modules/types.nix: a string fully matching
