@@ -442,7 +442,7 @@ impl Eval {
             BindValue::Nested(span, binds) => {
                 let (span, binds) = (*span, binds.clone());
                 Thunk::native(Some(span), move |ev| {
-                    let v = ev.build_attrs_from(&binds, scope)?;
+                    let v = ev.build_attrs(&binds, scope, None)?;
                     Ok(Thunk::value(v, Some(span)))
                 })
             }
@@ -451,7 +451,7 @@ impl Eval {
 
     fn build_attrs(
         &mut self,
-        binds: &Rc<Bindings>,
+        binds: &Bindings,
         scope: ScopeId,
         rec_scope: Option<ScopeId>,
     ) -> Result<Value> {
@@ -468,22 +468,6 @@ impl Eval {
                 },
                 None => self.bind_thunk(name, &b.value, b.key_span, scope, scope),
             };
-            attrs.map.insert(
-                name.clone(),
-                Attr {
-                    value: t,
-                    key_span: Some(b.key_span),
-                },
-            );
-        }
-        self.add_dynamics(&mut attrs, &binds.dynamics, scope)?;
-        Ok(Value::Attrs(Rc::new(attrs)))
-    }
-
-    fn build_attrs_from(&mut self, binds: &Bindings, scope: ScopeId) -> Result<Value> {
-        let mut attrs = Attrs::default();
-        for (name, b) in &binds.statics {
-            let t = self.bind_thunk(name, &b.value, b.key_span, scope, scope);
             attrs.map.insert(
                 name.clone(),
                 Attr {

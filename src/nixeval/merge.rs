@@ -149,10 +149,9 @@ impl Eval {
         }
     }
 
-    fn priority_of(&mut self, def: &Def, kind: &str, default: i64) -> Result<Option<(i64, Thunk)>> {
+    fn priority_of(&mut self, def: &Def, kind: &str) -> Result<Option<(i64, Thunk)>> {
         let v = self.force(&def.value)?;
         if self.property_type(&v)?.as_deref() != Some(kind) {
-            let _ = default;
             return Ok(None);
         }
         let prio = self.property_field(&v, "priority")?;
@@ -179,7 +178,7 @@ impl Eval {
         // filterOverrides'
         let mut with_prio = Vec::with_capacity(normalized.len());
         for d in normalized {
-            let p = self.priority_of(&d, "override", DEFAULT_PRIORITY)?;
+            let p = self.priority_of(&d, "override")?;
             with_prio.push(match p {
                 Some((n, content)) => (
                     n,
@@ -205,7 +204,7 @@ impl Eval {
         let mut ordered = Vec::with_capacity(filtered.len());
         let mut any_order = false;
         for d in &filtered {
-            match self.priority_of(d, "order", DEFAULT_ORDER)? {
+            match self.priority_of(d, "order")? {
                 Some((n, content)) => {
                     any_order = true;
                     ordered.push((
