@@ -1,15 +1,19 @@
 //! Command-line interface: argument parsing and the flow shared by
 //! `check` and `render` (input → effective config → policy → artifacts).
+//!
+//! Exit codes, the same for every command: 0 pass, 1 findings or policy
+//! failure, 2 bad input, usage or unreachable target, 3 I/O.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use crate::catalog::Catalog;
+use crate::dates::Date;
 use crate::document::{self, Document};
 use crate::error::{exit, Error};
+use crate::output;
 use crate::policy::{self, Report};
 use crate::render::{self, Binaries};
 use crate::{effective, launch, report};
@@ -19,22 +23,32 @@ use crate::{effective, launch, report};
     name = "secure-mattermost",
     version,
     about = "Check a Mattermost deployment declaration against the NIST SP 800-53 control catalog and render its artifacts",
-    after_help = "Exit codes: 0 compliant (warnings allowed), 1 policy failure, 2 invalid input or usage, 3 I/O error."
+    after_help = "Exit codes (every command): 0 pass (warnings allowed), 1 findings or policy failure, 2 bad input, usage or unreachable target, 3 I/O error."
 )]
 pub struct Cli {
+    /// Output format: a table for people, JSON for machines, SARIF 2.1.0 where findings are reported (check, render).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Alias of `--format json`.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the policy check and print the outcome table; writes nothing.
+    /// Run the policy check and print the outcomes; writes nothing.
     Check {
         #[command(flatten)]
         input: InputArgs,
-        /// Print outcomes as JSON instead of the table.
-        #[arg(long)]
-        json: bool,
     },
     /// Check, then write the artifacts for the mode and outcomes.json into DIR.
     Render {
@@ -50,7 +64,7 @@ pub enum Command {
         #[arg(long, default_value = "/usr/local/bin/secure-mattermost", value_name = "PATH")]
         helper_bin: String,
     },
-    /// Evaluate a declaration (.nix) with the built-in evaluator and print the document.
+    /// Evaluate a declaration (.nix) with the built-in evaluator and print the document (JSON in every format).
     Eval {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
@@ -79,59 +93,76 @@ pub struct InputArgs {
     /// A declaration in Nix, evaluated by the built-in evaluator.
     #[arg(long, value_name = "FILE", group = "source")]
     config: Option<PathBuf>,
-    /// Evaluate expiry dates as of this day (YYYY-MM-DD), for reproducible builds.
+    /// The policy date (YYYY-MM-DD): waiver expiry and the waiver window are judged on it. Default: today (UTC).
     #[arg(long, value_name = "DATE")]
     today: Option<String>,
 }
 
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    let format = if cli.json { Format::Json } else { cli.format };
+    let no_sarif = |command: &str| -> Result<(), Error> {
+        if format == Format::Sarif {
+            return Err(Error::Usage { detail: format!("`{command}` reports no findings; --format sarif is for check and render") });
+        }
+        Ok(())
+    };
     match cli.command {
-        Command::Check { input, json } => {
-            let checked = check(&input)?;
-            if json {
-                print!("{}", report::outcomes_json(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today));
-            } else {
-                print!("{}", report::table(&checked.report));
-            }
+        Command::Check { input } => {
+            let Some(checked) = check(&input)? else {
+                output::stdout(&disabled(format))?;
+                return Ok(exit::OK);
+            };
+            output::stdout(&outcomes(&checked, format, &input))?;
             finish(&checked.report)
         }
         Command::Render { input, out, mattermost_bin, helper_bin } => {
-            let checked = check(&input)?;
-            print!("{}", report::table(&checked.report));
+            let Some(checked) = check(&input)? else {
+                output::stdout(&disabled(format))?;
+                output::stderr(&format!("nothing written to {}", out.display()));
+                return Ok(exit::OK);
+            };
+            output::stdout(&outcomes(&checked, format, &input))?;
             finish(&checked.report)?;
             let out_abs = absolute(&out);
             let bins = Binaries { mattermost: mattermost_bin, helper: helper_bin, artifact_dir: out_abs.display().to_string() };
             let mut files = render::artifacts(&checked.doc.secure_mattermost, &checked.config, &bins);
-            files.push((
-                "outcomes.json".into(),
-                report::outcomes_json(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today),
-            ));
+            files.push(("outcomes.json".into(), outcomes_json(&checked)));
             files.push((
                 "assessment-results.oscal.json".into(),
-                crate::oscal::assessment_results(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today),
+                crate::oscal::assessment_results(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today.to_string()),
             ));
             render::write_atomically(&out, &files)?;
-            eprintln!("wrote {} artifact(s) to {}", files.len(), out.display());
+            output::stderr(&format!("wrote {} artifact(s) to {}", files.len(), out.display()));
             Ok(exit::OK)
         }
         Command::Eval { config } => {
+            no_sarif("eval")?;
             let doc = evaluate_nix(&config)?;
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            output::stdout(&(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"))?;
             Ok(exit::OK)
         }
         Command::Rules { markdown } => {
+            no_sarif("rules")?;
             let catalog = Catalog::load();
-            if markdown {
-                print!("{}", crate::docs::controls_markdown(catalog));
+            let text = if markdown {
+                crate::docs::controls_markdown(catalog)
+            } else if format == Format::Json {
+                serde_json::to_string_pretty(&catalog.rules).unwrap_or_default() + "\n"
             } else {
-                for r in &catalog.rules {
-                    let controls: Vec<String> = r.controls.iter().map(|c| policy::label(c)).collect();
-                    println!("{:<32} {:<7} {:<28} {}", r.id, format!("{:?}", r.severity).to_lowercase(), controls.join(","), r.title);
-                }
-            }
+                catalog
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        let controls: Vec<String> = r.controls.iter().map(|c| policy::label(c)).collect();
+                        format!("{:<32} {:<7} {:<28} {}\n", r.id, format!("{:?}", r.severity).to_lowercase(), controls.join(","), r.title)
+                    })
+                    .collect()
+            };
+            output::stdout(&text)?;
             Ok(exit::OK)
         }
         Command::Launch { spec, command } => {
+            no_sarif("launch")?;
             launch::exec(&spec, &command)?;
             Ok(exit::OK)
         }
@@ -142,14 +173,44 @@ struct Checked {
     doc: Document,
     config: Value,
     report: Report,
-    today: String,
+    today: Date,
 }
 
-fn check(input: &InputArgs) -> Result<Checked, Error> {
+fn outcomes_json(c: &Checked) -> String {
+    report::outcomes_json(&c.report, mode(&c.doc), &c.doc.secure_mattermost.domain, &c.today.to_string())
+}
+
+fn outcomes(c: &Checked, format: Format, input: &InputArgs) -> String {
+    match format {
+        Format::Text => report::table(&c.report),
+        Format::Json => outcomes_json(c),
+        Format::Sarif => crate::sarif::report(Catalog::load(), &c.report, &input_name(input)),
+    }
+}
+
+fn input_name(input: &InputArgs) -> String {
+    match (&input.input, &input.config) {
+        (Some(p), _) | (None, Some(p)) => p.display().to_string(),
+        (None, None) => "<declaration>".into(),
+    }
+}
+
+fn disabled(format: Format) -> String {
+    let what = "services.secureMattermost.enable is false: nothing is deployed, so nothing was checked or rendered";
+    output::stderr(what);
+    match format {
+        Format::Text => format!("{what}\n"),
+        Format::Json => "{\n  \"enabled\": false,\n  \"rules\": []\n}\n".into(),
+        Format::Sarif => crate::sarif::report(Catalog::load(), &Report { results: vec![] }, "<declaration>"),
+    }
+}
+
+/// Reads and checks the declaration. `None` when it is disabled
+/// (`enable = false`): then nothing is checked or written.
+fn check(input: &InputArgs) -> Result<Option<Checked>, Error> {
     let today = match &input.today {
-        Some(t) if report::valid_date(t) => t.clone(),
-        Some(t) => return Err(Error::Today { value: t.clone() }),
-        None => report::today_utc(),
+        Some(t) => Date::parse(t).ok_or_else(|| Error::Today { value: t.clone() })?,
+        None => Date::today_utc(),
     };
     let (doc, raw) = match (&input.input, &input.config) {
         (Some(path), _) => {
@@ -157,22 +218,31 @@ fn check(input: &InputArgs) -> Result<Checked, Error> {
             document::parse(&text, &name)?
         }
         (None, Some(path)) => document::from_value(evaluate_nix(path)?, &path.display().to_string())?,
-        (None, None) => unreachable!("clap requires one input"),
+        (None, None) => return Err(Error::Usage { detail: "give --input FILE or --config FILE.nix".into() }),
     };
+    if !doc.secure_mattermost.enable {
+        return Ok(None);
+    }
     let catalog = Catalog::load();
     let eff = effective::build(&doc.secure_mattermost, catalog)?;
-    let report = policy::evaluate(catalog, &doc.secure_mattermost, &raw["secureMattermost"], &eff.config, &today)?;
+    let report = policy::evaluate(catalog, &doc.secure_mattermost, &raw["secureMattermost"], &eff.config, today)?;
     for (r, w) in report.warnings() {
-        eprintln!("warning[{}]: {w}", r.id);
+        output::stderr(&format!("warning[{}]: {w}", r.id));
     }
     for r in report.results.iter().filter(|r| r.outcome.is_failure()) {
-        eprintln!("{:?}", miette::Report::new(policy::Finding(r.clone())));
+        output::stderr(&format!("{:?}", miette::Report::new(policy::Finding(r.clone()))));
     }
-    Ok(Checked { doc, config: eff.config, report, today })
+    Ok(Some(Checked { doc, config: eff.config, report, today }))
 }
 
 fn evaluate_nix(path: &Path) -> Result<Value, Error> {
-    crate::nixeval::evaluate_file(path).map_err(|e| Error::Eval(Box::new(e)))
+    crate::nixeval::evaluate_file(path).map_err(|e| {
+        if e.kind() == crate::nixeval::ErrorKind::Io {
+            Error::EvalIo(Box::new(e))
+        } else {
+            Error::Eval(Box::new(e))
+        }
+    })
 }
 
 fn finish(report: &Report) -> Result<i32, Error> {
@@ -189,14 +259,22 @@ fn mode(doc: &Document) -> &'static str {
     }
 }
 
+/// The document's bytes as text. Unreadable is I/O (exit 3); bytes that are
+/// not UTF-8 are bad input (exit 2), reported with their offset.
 fn read_input(path: &Path) -> Result<(String, String), Error> {
-    if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| Error::io("<stdin>", e))?;
-        Ok((s, "<stdin>".into()))
+    let (bytes, name) = if path == Path::new("-") {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map_err(|e| Error::io("<stdin>", e))?;
+        (b, "<stdin>".to_string())
     } else {
-        let s = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Ok((s, path.display().to_string()))
+        (std::fs::read(path).map_err(|e| Error::io(path, e))?, path.display().to_string())
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok((s, name)),
+        Err(e) => Err(Error::MalformedJson {
+            file: name,
+            detail: format!("not UTF-8 (invalid byte sequence at byte offset {})", e.utf8_error().valid_up_to()),
+        }),
     }
 }
 

@@ -37,6 +37,7 @@ pub struct Deployment {
     pub air_gapped: bool,
     pub replicas: u32,
     pub justification: BTreeMap<String, Justification>,
+    pub policy: Policy,
     pub settings: Value,
     pub secret_settings: BTreeMap<String, SecretSetting>,
     pub mattermost: MattermostImage,
@@ -80,6 +81,13 @@ impl Justification {
             Justification::Record(r) => r.expires.as_deref(),
         }
     }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Policy {
+    /// Longest a structured waiver may run past the policy date.
+    pub max_waiver_days: u32,
 }
 
 /// A secret Mattermost setting supplied at start (`secretSettings.<path>`).
@@ -271,14 +279,42 @@ pub struct Push {
 /// Parse and validate a document. `source` names the file for messages.
 /// The raw value is kept too: rules address `deployment.*` paths in it.
 pub fn parse(text: &str, source: &str) -> Result<(Document, Value), Error> {
-    let raw: Value = serde_json::from_str(text).map_err(|e| Error::MalformedJson {
-        file: source.to_string(),
-        detail: e.to_string(),
+    // serde_json stops at its own recursion limit, which is the documented one.
+    const _: () = assert!(crate::limits::MAX_NESTING == 128);
+    let raw: Value = serde_json::from_str(text).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            Error::TooDeep { file: source.to_string(), limit: crate::limits::MAX_NESTING }
+        } else {
+            Error::MalformedJson { file: source.to_string(), detail: e.to_string() }
+        }
     })?;
     from_value(raw, source)
 }
 
+/// Nesting depth of a value (a scalar is 0, `{}` is 1), without recursion.
+pub fn depth(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                deepest = deepest.max(d + 1);
+                stack.extend(m.values().map(|x| (x, d + 1)));
+            }
+            Value::Array(xs) => {
+                deepest = deepest.max(d + 1);
+                stack.extend(xs.iter().map(|x| (x, d + 1)));
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
 pub fn from_value(raw: Value, source: &str) -> Result<(Document, Value), Error> {
+    if depth(&raw) > crate::limits::MAX_NESTING {
+        return Err(Error::TooDeep { file: source.to_string(), limit: crate::limits::MAX_NESTING });
+    }
     match raw.get("schemaVersion") {
         Some(Value::Number(n)) if n.as_u64() == Some(SCHEMA_VERSION) => {}
         Some(other) => {

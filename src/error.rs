@@ -4,7 +4,9 @@
 use miette::Diagnostic;
 use thiserror::Error;
 
-/// Documented exit codes (README, `--help`).
+/// Documented exit codes (README, `--help`), one meaning each, for every
+/// command: 0 pass, 1 findings or policy failure, 2 bad input, usage or an
+/// unreachable target, 3 I/O (a file or directory that cannot be read or written).
 pub mod exit {
     pub const OK: i32 = 0;
     pub const POLICY_FAILED: i32 = 1;
@@ -92,6 +94,22 @@ pub enum Error {
     #[diagnostic(transparent)]
     Eval(Box<dyn Diagnostic + Send + Sync + 'static>),
 
+    /// The evaluator could not read a declaration file (exit 3, like `--input`).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    EvalIo(Box<dyn Diagnostic + Send + Sync + 'static>),
+
+    #[error("{file}: nested deeper than {limit} levels")]
+    #[diagnostic(
+        code(sm::input::too_deep),
+        help("the document may nest objects and lists at most {limit} levels deep (src/limits.rs); no real declaration comes near it")
+    )]
+    TooDeep { file: String, limit: usize },
+
+    #[error("usage: {detail}")]
+    #[diagnostic(code(sm::usage))]
+    Usage { detail: String },
+
     #[error("{file}: {detail}")]
     #[diagnostic(code(sm::launch))]
     Launch { file: String, detail: String },
@@ -101,7 +119,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::PolicyFailed { .. } => exit::POLICY_FAILED,
-            Error::Io { .. } | Error::Launch { .. } => exit::IO,
+            Error::Io { .. } | Error::Launch { .. } | Error::EvalIo(_) => exit::IO,
             _ => exit::INVALID_INPUT,
         }
     }

@@ -3,18 +3,22 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod dates;
 pub mod defaults;
 pub mod docs;
 pub mod document;
 pub mod effective;
 pub mod error;
+pub mod justification;
 pub mod launch;
 pub mod limits;
 pub mod oscal;
+pub mod output;
 pub mod paths;
 pub mod nixeval;
 pub mod policy;
 pub mod render;
 pub mod report;
+pub mod sarif;
 pub mod secrets;
 pub mod semantic;

@@ -10,7 +10,7 @@ fn main() {
         Ok(code) => code,
         Err(err) => {
             let code = err.exit_code();
-            eprintln!("{:?}", miette::Report::new(err));
+            secure_mattermost::output::stderr(&format!("{:?}", miette::Report::new(err)));
             code
         }
     };

@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 
 use crate::catalog::{lookup, Catalog, Rule, Severity};
 use crate::document::{Deployment, Justification};
+use crate::dates::Date;
 use crate::error::Error;
+use crate::justification;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -59,6 +61,12 @@ pub struct AppliedJustification {
     pub expires: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
+    /// A plain-string justification: no approver, no expiry.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub undated: bool,
+    /// Every reason the justification was not accepted (empty when it was).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,13 +83,14 @@ impl Report {
     }
 }
 
-/// `today` is YYYY-MM-DD (from --today or the clock); ISO dates compare as strings.
+/// `today` is the policy date (from --today, which NixOS sets from
+/// `nixos.policyDate`, else the clock): expiry and the waiver window are judged on it.
 pub fn evaluate(
     catalog: &Catalog,
     d: &Deployment,
     deployment_raw: &Value,
     config: &Value,
-    today: &str,
+    today: Date,
 ) -> Result<Report, Error> {
     check_justification_keys(catalog, d)?;
     let view = json!({ "config": config, "deployment": deployment_raw });
@@ -95,14 +104,7 @@ pub fn evaluate(
 }
 
 fn check_justification_keys(catalog: &Catalog, d: &Deployment) -> Result<(), Error> {
-    for (key, j) in &d.justification {
-        if let Some(exp) = j.expires().filter(|e| !crate::report::valid_date(e)) {
-            return Err(Error::InvalidOption {
-                file: "declaration".into(),
-                option: format!("services.secureMattermost.justification.{key}.expires"),
-                detail: format!("{exp:?} is not a date (YYYY-MM-DD); a waiver must expire on a real day"),
-            });
-        }
+    for key in d.justification.keys() {
         let known = catalog.rules.iter().any(|r| r.id == *key || r.option.as_deref() == Some(key.as_str()));
         if !known {
             return Err(Error::UnknownJustification { key: key.clone() });
@@ -118,7 +120,7 @@ fn justification_for<'a>(rule: &Rule, d: &'a Deployment) -> Option<(String, &'a 
         .map(|(k, j)| (k.clone(), j))
 }
 
-fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8, today: &str) -> RuleResult {
+fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8, today: Date) -> RuleResult {
     let mut paths = Vec::new();
     rule.compliant.paths(&mut paths);
     let found: serde_json::Map<String, Value> =
@@ -138,11 +140,17 @@ fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8,
         warnings: Vec::new(),
     };
 
-    // A placeholder is never a justification, whatever the rule's state.
+    // A defective justification (placeholder, no approver, no or a bad or too
+    // distant expiry) is never accepted, whatever the rule's state; every
+    // defect is listed.
     if let Some((key, j)) = &justification {
-        if is_placeholder(catalog, j.reason()) {
+        let problems = justification::problems(catalog, key, j, today, d.policy.max_waiver_days);
+        if !problems.is_empty() {
             result.outcome = Outcome::Fail;
-            result.message = format!("justification.{key} is blank or a placeholder; write the real reason");
+            result.message = format!("justification.{key} is not acceptable: {}", problems.join("; "));
+            if let Some(a) = result.justification.as_mut() {
+                a.problems = problems;
+            }
             return result;
         }
     }
@@ -152,13 +160,10 @@ fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8,
     let needs_value = rule.needs_site_value.as_ref().is_some_and(|p| lookup(view, p).is_null());
     let required = rule.requires_edition.as_deref().map(|e| (e, catalog.edition_rank(e)));
 
+    // What the declaration shows to be wrong fails before anything that only
+    // cannot be seen from it (a DSN inside a Kubernetes Secret) is advisory.
     let (outcome, message) = if !applicable {
         (Outcome::NotApplicable, "does not apply to this deployment".to_string())
-    } else if unverifiable {
-        (
-            Outcome::Advisory,
-            "cannot be verified from the declaration in this mode; verify it on the deployed system".to_string(),
-        )
     } else if needs_value {
         let what = rule.needs_site_value.as_deref().unwrap_or_default();
         (
@@ -167,6 +172,11 @@ fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8,
         )
     } else if !rule.compliant.eval(view) {
         (Outcome::Fail, format!("non-compliant: {}", rule.rationale))
+    } else if unverifiable {
+        (
+            Outcome::Advisory,
+            "what the declaration says is compliant, but the deployed value cannot be verified from it in this mode; verify it on the deployed system".to_string(),
+        )
     } else if let Some((edition, _)) = required.filter(|(_, rank)| have < *rank) {
         (
             Outcome::IneffectiveWithoutLicence,
@@ -183,13 +193,26 @@ fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8,
     result.message = message;
     match (outcome, &justification) {
         (Outcome::Fail | Outcome::IneffectiveWithoutLicence, Some((key, j))) => {
+            let mut refused = Vec::new();
             if !rule.waivable {
-                result.message = format!("{}; justification.{key} cannot waive this rule", result.message);
-            } else if let Some(exp) = j.expires().filter(|e| *e < today) {
-                result.message = format!("{}; justification.{key} expired on {exp}", result.message);
-            } else {
+                refused.push(format!("justification.{key} cannot waive this rule"));
+            }
+            if let Some(exp) = justification::expired(j, today) {
+                refused.push(format!("justification.{key} expired on {exp}"));
+            }
+            if refused.is_empty() {
                 result.warnings.push(format!("waived by justification.{key}: {}", j.reason().trim()));
+                if matches!(j, Justification::Reason(_)) {
+                    result.warnings.push(format!(
+                        "justification.{key} is undated (a plain string): record approvedBy and expires so it comes back for review"
+                    ));
+                }
                 result.outcome = Outcome::Waived;
+            } else {
+                result.message = format!("{}; {}", result.message, refused.join("; "));
+                if let Some(a) = result.justification.as_mut() {
+                    a.problems = refused;
+                }
             }
         }
         (Outcome::Pass | Outcome::NotApplicable, Some((key, _))) => {
@@ -213,6 +236,8 @@ fn applied(key: &str, j: &Justification) -> AppliedJustification {
             approved_by: None,
             expires: None,
             ticket: None,
+            undated: true,
+            problems: Vec::new(),
         },
         Justification::Record(r) => AppliedJustification {
             key: key.to_string(),
@@ -220,15 +245,12 @@ fn applied(key: &str, j: &Justification) -> AppliedJustification {
             approved_by: r.approved_by.clone(),
             expires: r.expires.clone(),
             ticket: r.ticket.clone(),
+            undated: false,
+            problems: Vec::new(),
         },
     }
 }
 
-pub fn is_placeholder(catalog: &Catalog, reason: &str) -> bool {
-    let r = reason.trim().to_lowercase();
-    let r = r.trim_end_matches(['.', '!']);
-    catalog.placeholder_justifications.iter().any(|p| p == r)
-}
 
 /// `ac-2.1` → `AC-2(1)`, the form assessors write.
 pub fn label(id: &str) -> String {
@@ -243,14 +265,6 @@ pub fn label(id: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn placeholders_are_recognised() {
-        let c = Catalog::load();
-        for p in ["", "  ", "TODO", "tbd.", "N/A", "-", "none"] {
-            assert!(is_placeholder(c, p), "{p:?}");
-        }
-        assert!(!is_placeholder(c, "Scoped exception"));
-    }
 
     #[test]
     fn labels() {

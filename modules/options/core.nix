@@ -106,8 +106,25 @@ in
       description = ''
         Justified deviations, keyed by catalog rule id (or, for rules tied to an
         option, by the option name such as `allowGuestUsers`). A plain string is
-        the reason. Placeholders (empty, TODO, TBD, n/a, …), past expiry dates and
-        waivers of non-waivable rules are refused by the policy check.
+        the reason, and is recorded in the evidence as an undated waiver. A
+        structured record needs `approvedBy` (not blank) and a real calendar date
+        in `expires`, at most `policy.maxWaiverDays` after the policy date.
+        Placeholders (empty, TODO, TBD, n/a, a lone word, …), past or too-distant
+        expiry dates and waivers of non-waivable rules are refused by the policy
+        check, with every reason listed.
+      '';
+    };
+
+    policy.maxWaiverDays = mkOption {
+      type = types.ints.positive;
+      default = 365;
+      defaultText = literalExpression "365";
+      example = 180;
+      description = ''
+        Longest a structured justification may run: its `expires` date may be at
+        most this many days after the policy date (`--today`, else
+        `nixos.policyDate`, else the clock). A waiver that runs longer fails the
+        policy check, so every exception comes back for review.
       '';
     };
 
