@@ -5,7 +5,37 @@
 { lib, cfg }:
 let
   catalog = builtins.fromJSON (builtins.readFile ../catalog/controls.json);
+  serverSecrets = builtins.fromJSON (builtins.readFile ../catalog/server-secret-settings.json);
   inherit (catalog) secrets;
+  smTypes = import ./types.nix { inherit lib; };
+
+  # The same judgement as the helper's src/secrets.rs: setting paths compared
+  # lower-cased (ASCII, lib.toLower), list indices dropped.
+  dotted = path: lib.toLower (lib.concatStringsSep "." (lib.filter (k: !(lib.hasPrefix "[" k)) path));
+  secretSettingPaths = map lib.toLower (serverSecrets.settings ++ secrets.additionalSecretSettings);
+  dataSourcePaths = map lib.toLower secrets.dataSourceSettings;
+  pluginPrefix = lib.splitString "." (lib.toLower secrets.pluginSettingsPath);
+  publicPlugin =
+    plugin: key:
+    lib.any (k: lib.toLower k == lib.toLower key) (cfg.publicPluginSettings.${plugin} or [ ]);
+  # Below `settings`: the server masks it, a plugin setting not declared
+  # public, or a secret-named key.
+  isSecretSetting =
+    setting:
+    let
+      plain = lib.filter (k: !(lib.hasPrefix "[" k)) setting;
+      n = builtins.length pluginPrefix;
+      inPlugin =
+        builtins.length plain > n + 1 && map lib.toLower (lib.take n plain) == pluginPrefix;
+    in
+    (lib.elem (dotted setting) secretSettingPaths && !(lib.elem (dotted setting) dataSourcePaths))
+    || (
+      if inPlugin then
+        !(publicPlugin (builtins.elemAt plain n) (builtins.elemAt plain (n + 1)))
+      else
+        plain != [ ] && matches secrets.settingKeyPattern (lib.toLower (lib.last plain))
+    );
+  inStore = v: lib.hasPrefix "/nix/store" v || lib.hasPrefix "/nix/store" (smTypes.normalisePath v);
 
   trapPaths = map (t: lib.splitString "." t.option) secrets.trapOptions;
   withoutTraps = lib.foldl' (
@@ -31,30 +61,41 @@ let
     else if builtins.isList v then
       lib.concatLists (lib.imap0 (i: x: findings (path ++ [ "[${toString i}]" ]) x) v)
     else if builtins.isString v then
-      (lib.optional (looksLikeCredential v) {
-        rule = secrets.valueRule;
-        inherit path;
-      })
-      ++ (lib.optional (
-        builtins.length path > 1
-        && builtins.head path == "settings"
-        && v != ""
-        && matches secrets.settingKeyPattern (lib.toLower (lib.last path))
-      ) {
-        rule = secrets.settingRule;
-        inherit path;
-      })
-      # A key file interpolated from a Nix path ("${./tls.key}") is already
-      # in the world-readable store.
-      ++ (lib.optional (
-        builtins.length path > 1
-        && builtins.head path == "settings"
-        && lib.hasPrefix "/nix/store" v
-        && matches secrets.storeFileKeyPattern (lib.toLower (lib.last path))
-      ) {
-        rule = secrets.storeFileRule;
-        inherit path;
-      })
+      if looksLikeCredential v then
+        [
+          {
+            rule = secrets.valueRule;
+            inherit path;
+          }
+        ]
+      else if builtins.length path > 1 && builtins.head path == "settings" then
+        (
+          if v != "" && isSecretSetting (lib.tail path) then
+            [
+              {
+                rule = secrets.settingRule;
+                inherit path;
+              }
+            ]
+          # A key file interpolated from a Nix path ("${./tls.key}") is already
+          # in the world-readable store.
+          else if
+            inStore v
+            && matches secrets.storeFileKeyPattern (
+              lib.toLower (lib.last (lib.filter (k: !(lib.hasPrefix "[" k)) path))
+            )
+          then
+            [
+              {
+                rule = secrets.storeFileRule;
+                inherit path;
+              }
+            ]
+          else
+            [ ]
+        )
+      else
+        [ ]
     else
       [ ];
 

@@ -42,6 +42,9 @@ python3 -c 'import trestle.oscal.assessment_results' 2>/dev/null || timed python
 step "Mattermost server for the end-to-end test"
 timed bash scripts/mattermost-test-deps.sh
 
+step "differential oracle (server's own parsers)"
+timed bash scripts/oracle-build.sh
+
 step "cargo test"
 mkdir -p target
 rm -f target/test-skips.log

@@ -31,6 +31,14 @@ pub struct SecretPatterns {
     pub store_file_key_pattern: String,
     pub setting_key_pattern: String,
     pub setting_key_match: String,
+    /// What `serverSecretSettings`, the file beside the catalog, is.
+    pub server_secret_settings: String,
+    /// Secret settings beyond what the pinned server's sanitiser masks.
+    pub additional_secret_settings: Vec<String>,
+    /// Settings holding DSNs: secret only when they carry a password.
+    pub data_source_settings: Vec<String>,
+    /// Under it every string is secret unless `publicPluginSettings` says not.
+    pub plugin_settings_path: String,
     pub value_patterns: Vec<String>,
     pub trap_options: Vec<TrapOption>,
 }
@@ -118,6 +126,45 @@ pub struct Test {
     /// Every element of a list matches (an empty list does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub each_matches: Option<String>,
+    /// Every DSN at the path (a string, or each string of a list; `[]`
+    /// segments step into lists) makes lib/pq, as the server opens it, ask for
+    /// TLS and verify the certificate chain and the host name (`true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsn_verify_full: Option<bool>,
+    /// What Go's `net.Listen` binds for the address, one of `loopback`,
+    /// `specific` (one concrete non-loopback address), `all`, `hostname`
+    /// (a name other than localhost) or `invalid`; compliant when it is listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_scope_in: Option<Vec<String>>,
+    /// An address list, split and parsed as the server does, in which no
+    /// entry is wider than the prefixes given or reaches a forbidden range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_list_narrow: Option<AddressListLimits>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddressListLimits {
+    pub ipv4_min_prefix: u8,
+    pub ipv6_min_prefix: u8,
+    /// CIDRs no entry may overlap (loopback, link-local, metadata, unspecified).
+    pub forbid: Vec<String>,
+    /// Host names (lower case; `*.x` for every name under x) no entry may be.
+    pub forbid_hosts: Vec<String>,
+}
+
+/// Every value at a dotted path whose `[]` segments step into each element
+/// of a list (`config.SqlSettings.ReplicaLagSettings.[].DataSource`).
+pub fn values_at<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
+    let mut here = vec![root];
+    for k in path.split('.') {
+        here = if k == "[]" {
+            here.into_iter().flat_map(|v| v.as_array().into_iter().flatten()).collect()
+        } else {
+            here.into_iter().filter_map(|v| v.get(k)).collect()
+        };
+    }
+    here
 }
 
 /// Look a dotted path up in a JSON value; absent is `Null`.
@@ -171,6 +218,100 @@ impl Predicate {
     }
 }
 
+/// The strings at `path`: a string, or each string in a list (values that
+/// are neither count as not strings: `None`).
+fn strings_at<'a>(view: &'a Value, path: &str) -> Option<Vec<&'a str>> {
+    let mut out = Vec::new();
+    for v in values_at(view, path) {
+        match v {
+            Value::String(s) => out.push(s.as_str()),
+            Value::Array(xs) => {
+                for x in xs {
+                    out.push(x.as_str()?);
+                }
+            }
+            Value::Null => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn dsn_verifies_full(dsn: &str) -> bool {
+    crate::semantic::dsn::postgres_tls(dsn).is_ok_and(|t| t.requests_tls && t.verifies_chain && t.verifies_host)
+}
+
+fn listen_scope_word(addr: &str) -> &'static str {
+    use crate::semantic::net::ListenScope;
+    match crate::semantic::net::listen_scope(addr) {
+        ListenScope::Loopback => "loopback",
+        ListenScope::Specific(_) => "specific",
+        ListenScope::AllInterfaces => "all",
+        ListenScope::Hostname(_) => "hostname",
+        ListenScope::Invalid => "invalid",
+    }
+}
+
+/// A parsed CIDR (network address, prefix), IPv4-mapped IPv6 folded to IPv4.
+fn cidr(addr: std::net::IpAddr, prefix: u8) -> (std::net::IpAddr, u8) {
+    match addr {
+        std::net::IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) if prefix >= 96 => (std::net::IpAddr::V4(v4), prefix - 96),
+            _ => (addr, prefix),
+        },
+        v4 => (v4, prefix),
+    }
+}
+
+fn bits(a: std::net::IpAddr) -> (u128, u8) {
+    match a {
+        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)), 32),
+        std::net::IpAddr::V6(a) => (u128::from(a), 128),
+    }
+}
+
+/// Whether two CIDRs share any address.
+fn overlaps((a, p): (std::net::IpAddr, u8), (b, q): (std::net::IpAddr, u8)) -> bool {
+    let ((x, wa), (y, wb)) = (bits(a), bits(b));
+    if wa != wb {
+        return false;
+    }
+    let shorter = u32::from(p.min(q).min(wa));
+    if shorter == 0 {
+        return true;
+    }
+    let shift = u32::from(wa) - shorter;
+    (x >> shift) == (y >> shift)
+}
+
+fn parse_cidr_text(s: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (a, p) = s.split_once('/')?;
+    Some(cidr(a.parse().ok()?, p.parse().ok()?))
+}
+
+fn address_list_narrow(list: &str, limits: &AddressListLimits) -> bool {
+    use crate::semantic::net::{classify_entry, split_address_list, Entry};
+    let forbid: Vec<_> = limits.forbid.iter().filter_map(|c| parse_cidr_text(c)).collect();
+    split_address_list(list).iter().all(|entry| match classify_entry(entry) {
+        Entry::Cidr { addr, prefix } => {
+            let (a, p) = cidr(addr, prefix);
+            let min = if a.is_ipv4() { limits.ipv4_min_prefix } else { limits.ipv6_min_prefix };
+            p >= min && !forbid.iter().any(|f| overlaps((a, p), *f))
+        }
+        Entry::Ip(ip) => {
+            let (a, p) = cidr(ip, if ip.is_ipv4() { 32 } else { 128 });
+            !forbid.iter().any(|f| overlaps((a, p), *f))
+        }
+        Entry::Host(h) => {
+            let h = h.trim_end_matches('.').to_ascii_lowercase();
+            !limits.forbid_hosts.iter().any(|f| match f.strip_prefix("*.") {
+                Some(suffix) => h == suffix || h.ends_with(&format!(".{suffix}")),
+                None => h == *f,
+            })
+        }
+    })
+}
+
 impl Test {
     fn eval(&self, view: &Value) -> bool {
         let v = lookup(view, &self.path);
@@ -187,6 +328,11 @@ impl Test {
             && self.each_matches.as_ref().is_none_or(|p| {
                 v.as_array().is_some_and(|xs| xs.iter().all(|x| x.as_str().is_some_and(|s| full_match(p, s))))
             })
+            && self.dsn_verify_full.is_none_or(|want| {
+                strings_at(view, &self.path).is_some_and(|dsns| dsns.iter().all(|d| dsn_verifies_full(d)) == want)
+            })
+            && self.listen_scope_in.as_ref().is_none_or(|ok| s.is_some_and(|a| ok.iter().any(|w| w == listen_scope_word(a))))
+            && self.address_list_narrow.as_ref().is_none_or(|l| s.is_some_and(|list| address_list_narrow(list, l)))
     }
 }
 
@@ -246,6 +392,9 @@ mod tests {
                 t.not_matches.is_some(),
                 t.is_null.is_some(),
                 t.each_matches.is_some(),
+                t.dsn_verify_full.is_some(),
+                t.listen_scope_in.is_some(),
+                t.address_list_narrow.is_some(),
             ];
             assert_eq!(ops.iter().filter(|x| **x).count(), 1, "{}", t.path);
             assert!(t.path.starts_with("config.") || t.path.starts_with("deployment."), "{}", t.path);

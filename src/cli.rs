@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             finish(&checked.report)?;
             let out_abs = absolute(&out);
             let bins = Binaries { mattermost: mattermost_bin, helper: helper_bin, artifact_dir: out_abs.display().to_string() };
-            let mut files = render::artifacts(&checked.doc.secure_mattermost, &checked.config, &bins);
+            let mut files = render::artifacts(&checked.doc.secure_mattermost, &checked.config, &bins)?;
             files.push(("outcomes.json".into(), outcomes_json(&checked)));
             files.push((
                 "assessment-results.oscal.json".into(),
@@ -138,6 +138,11 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Eval { config } => {
             no_sarif("eval")?;
             let doc = evaluate_nix(&config)?;
+            // The same refusal as check/render: nothing secret reaches stdout either.
+            crate::secrets::refuse_literals(&doc)?;
+            if document::depth(&doc) > crate::limits::MAX_NESTING {
+                return Err(Error::TooDeep { file: config.display().to_string(), limit: crate::limits::MAX_NESTING });
+            }
             output::stdout(&(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"))?;
             Ok(exit::OK)
         }

@@ -40,6 +40,8 @@ pub struct Deployment {
     pub policy: Policy,
     pub settings: Value,
     pub secret_settings: BTreeMap<String, SecretSetting>,
+    /// Plugin settings (plugin id → keys) the site declares are not secret.
+    pub public_plugin_settings: BTreeMap<String, Vec<String>>,
     pub mattermost: MattermostImage,
     pub license: License,
     pub classification_banner: Banner,

@@ -22,6 +22,7 @@ pub fn build(d: &Deployment, catalog: &Catalog) -> Result<Effective, Error> {
         return Err(Error::Version { found: d.mattermost.version.clone(), pinned: pin.version });
     }
     crate::paths::check(d)?;
+    crate::validate::deployment(d)?;
     if d.replicas > 1 && d.file_storage.driver == StorageDriver::Local {
         return Err(Error::HaLocalStorage { replicas: d.replicas });
     }
@@ -37,13 +38,28 @@ pub fn build(d: &Deployment, catalog: &Catalog) -> Result<Effective, Error> {
     for (key, value, _) in &from_options {
         set(&mut config, key, value.clone());
     }
+    let secrets = crate::secrets::Secrets::get();
     for (key, value) in leaves(&d.settings, String::new()) {
         if let Some((_, opt_value, option)) = from_options.iter().find(|(k, _, _)| *k == key) {
             if *opt_value != value {
+                let segments: Vec<String> = key.split('.').map(str::to_string).collect();
+                let secretish = secrets.is_data_source_setting(&segments) || secrets.is_secret_setting(&segments, &|_, _| false);
                 return Err(Error::Conflict {
                     option: option.to_string(),
                     key,
-                    option_value: opt_value.to_string(),
+                    option_value: if secretish { "a value derived from the options (not shown)".into() } else { opt_value.to_string() },
+                });
+            }
+        }
+        // The server reads list settings from its environment split on single
+        // spaces, and every rule-checked setting is pinned there: an element
+        // with a space would reach the server as two different values.
+        if let Value::Array(xs) = &value {
+            if xs.iter().any(|x| x.as_str().is_some_and(|s| s.contains(' '))) {
+                return Err(Error::InvalidOption {
+                    file: "declaration".into(),
+                    option: format!("services.secureMattermost.settings.{key}"),
+                    detail: "list elements must not contain spaces: Mattermost splits list values it reads from its environment on spaces, so the server would see other values than the ones checked (use the URL form for DSNs)".into(),
                 });
             }
         }
@@ -209,18 +225,38 @@ fn option_settings(d: &Deployment) -> Vec<(String, Value, &'static str)> {
     out
 }
 
-/// `secretSettings` keys must be secret settings of the pinned release, with
-/// the source the mode needs (a file on bare metal, a Secret on Kubernetes).
+/// `secretSettings` keys must be secret settings of the pinned release (as
+/// `crate::secrets` judges them: what the server's sanitiser masks, secret-named
+/// keys, plugin settings), with the source the mode needs (a file on bare
+/// metal, a Secret on Kubernetes).
 fn validate_secret_settings(d: &Deployment, config: &Value) -> Result<(), Error> {
+    let secrets = crate::secrets::Secrets::get();
+    let plugins_path = &crate::catalog::Catalog::load().secrets.plugin_settings_path;
     for (key, s) in &d.secret_settings {
         let option = format!("services.secureMattermost.secretSettings.\"{key}\"");
-        let leaf = key.rsplit('.').next().unwrap_or(key);
-        if !crate::catalog::lookup(config, key).is_string() || !crate::secrets::is_secret_key(leaf) {
-            return Err(Error::InvalidOption {
-                file: "declaration".into(),
-                option,
-                detail: "not a secret string setting of the pinned Mattermost release (see catalog/mattermost-defaults.json and secrets.settingKeyPattern)".into(),
-            });
+        let invalid = |detail: &str| Error::InvalidOption { file: "declaration".into(), option: option.clone(), detail: detail.into() };
+        let whole_plugin_map = key == plugins_path;
+        let plugin = key.strip_prefix(plugins_path.as_str()).and_then(|r| r.strip_prefix('.')).and_then(|r| r.rsplit_once('.'));
+        if whole_plugin_map {
+            if crate::catalog::lookup(config, plugins_path).as_object().is_some_and(|m| !m.is_empty()) {
+                return Err(invalid("the whole plugin settings map comes from this source, so settings.PluginSettings.Plugins must stay empty"));
+            }
+        } else if let Some((id, setting)) = plugin {
+            if id.is_empty() || setting.is_empty() {
+                return Err(invalid("a plugin setting is named PluginSettings.Plugins.<plugin id>.<setting key>"));
+            }
+            if d.mode == Mode::Kubernetes {
+                return Err(invalid("on Kubernetes the server reads plugin settings from the environment only as one JSON map: give the whole map as secretSettings.\"PluginSettings.Plugins\".kubernetesSecret"));
+            }
+        } else {
+            let path: Vec<String> = key.split('.').map(str::to_string).collect();
+            let public = |_: &str, _: &str| false;
+            if !crate::catalog::lookup(config, key).is_string()
+                || !secrets.is_secret_setting(&path, &public)
+                || secrets.is_data_source_setting(&path)
+            {
+                return Err(invalid("not a secret string setting of the pinned Mattermost release (see catalog/server-secret-settings.json, catalog/mattermost-defaults.json and secrets.settingKeyPattern)"));
+            }
         }
         let missing = match d.mode {
             Mode::Baremetal if s.file.is_none() => Some("file"),

@@ -22,3 +22,4 @@ pub mod report;
 pub mod sarif;
 pub mod secrets;
 pub mod semantic;
+pub mod validate;

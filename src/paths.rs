@@ -2,12 +2,12 @@
 //! the module (`--input`): absolute, safe characters only (they are written
 //! into the systemd unit and nginx.conf), never in the world-readable store.
 
-use crate::catalog::{full_match, Catalog};
 use crate::document::Deployment;
+use crate::secrets::Secrets;
 use crate::error::Error;
 
 pub fn check(d: &Deployment) -> Result<(), Error> {
-    let catalog = Catalog::load();
+    let secrets = Secrets::get();
     let mut fields: Vec<(&str, &str)> = vec![
         ("license.file", &d.license.file),
         ("tls.certificateFile", &d.tls.certificate_file),
@@ -32,41 +32,14 @@ pub fn check(d: &Deployment) -> Result<(), Error> {
         .collect();
     fields.extend(secret_files.iter().map(|(o, f)| (o.as_str(), *f)));
     for (option, value) in fields {
-        if !full_match(&catalog.path_pattern, value) || in_store(value) {
+        if !secrets.is_safe_path(value) {
             // The value is not shown: a pasted secret is the likeliest mistake here.
             return Err(Error::InvalidOption {
                 file: "declaration".into(),
                 option: format!("services.secureMattermost.{option}"),
-                detail: catalog.path_rule.clone(),
+                detail: secrets.path_rule.clone(),
             });
         }
     }
     Ok(())
-}
-
-/// Under /nix/store once `.`, `..` and empty components are resolved, as the
-/// module's check does (`/run/../nix/store/x` is in the store).
-fn in_store(path: &str) -> bool {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    parts.first() == Some(&"nix") && parts.get(1) == Some(&"store")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn store_paths_are_recognised_after_normalising() {
-        assert!(super::in_store("/nix/store/abc-x"));
-        assert!(super::in_store("/run/../nix/store/x"));
-        assert!(super::in_store("//nix/./store/x"));
-        assert!(!super::in_store("/run/secrets/nix/store"));
-    }
 }

@@ -123,8 +123,7 @@ fn justification_for<'a>(rule: &Rule, d: &'a Deployment) -> Option<(String, &'a 
 fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8, today: Date) -> RuleResult {
     let mut paths = Vec::new();
     rule.compliant.paths(&mut paths);
-    let found: serde_json::Map<String, Value> =
-        paths.iter().map(|p| (p.to_string(), lookup(view, p).clone())).collect();
+    let found: serde_json::Map<String, Value> = paths.iter().map(|p| (p.to_string(), shown(view, p))).collect();
     let justification = justification_for(rule, d);
     let mut result = RuleResult {
         id: rule.id.clone(),
@@ -226,6 +225,40 @@ fn judge(catalog: &Catalog, rule: &Rule, d: &Deployment, view: &Value, have: u8,
         result.warnings.push(result.message.clone());
     }
     result
+}
+
+/// The value a rule looked at, as reports may show it: a DSN is described by
+/// what lib/pq makes of it (never printed: it may hold credentials the
+/// patterns missed), other secret settings are withheld.
+fn shown(view: &Value, path: &str) -> Value {
+    let values: Vec<&Value> = crate::catalog::values_at(view, path);
+    let value = if path.contains("[]") { Value::Array(values.into_iter().cloned().collect()) } else { lookup(view, path).clone() };
+    let Some(setting) = path.strip_prefix("config.") else { return value };
+    let segments: Vec<String> = setting.split('.').filter(|k| *k != "[]").map(str::to_string).collect();
+    let secrets = crate::secrets::Secrets::get();
+    if secrets.is_data_source_setting(&segments) {
+        describe_dsns(&value)
+    } else if secrets.is_secret_setting(&segments, &|_, _| false) {
+        Value::String("(secret setting: value not shown)".into())
+    } else {
+        value
+    }
+}
+
+fn describe_dsns(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.is_empty() => json!(""),
+        Value::String(s) => match crate::semantic::dsn::postgres_tls(s) {
+            Ok(t) => json!(format!(
+                "(DSN not shown) sslmode={} tls={} verifies-chain={} verifies-host={}",
+                t.sslmode, t.requests_tls, t.verifies_chain, t.verifies_host
+            )),
+            Err(_) => json!("(DSN not shown) unparseable: lib/pq would refuse it"),
+        },
+        Value::Array(xs) => Value::Array(xs.iter().map(describe_dsns).collect()),
+        Value::Null => Value::Null,
+        _ => json!("(DSN not shown)"),
+    }
 }
 
 fn applied(key: &str, j: &Justification) -> AppliedJustification {

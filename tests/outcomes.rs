@@ -69,7 +69,7 @@ fn placeholder_justifications_fail() {
 
 #[test]
 fn expired_justification_fails_and_today_is_overridable() {
-    let doc = patched(card(), &json!({"allowGuestUsers": true, "justification": {"allowGuestUsers": {"reason": "Partner ISA-44", "expires": "2026-06-30"}}}));
+    let doc = patched(card(), &json!({"allowGuestUsers": true, "justification": {"allowGuestUsers": {"reason": "Partner ISA-44", "approvedBy": "ISSO J. Doe", "expires": "2026-06-30"}}}));
     let (r, _) = check_json(&doc);
     assert_eq!(r.code, 1, "expired waiver accepted");
     let r = run_stdin(&["check", "--input", "-", "--json", "--today", "2026-06-01"], &doc.to_string());

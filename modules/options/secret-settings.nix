@@ -7,6 +7,20 @@ let
   smTypes = import ../types.nix { inherit lib; };
 in
 {
+  options.services.secureMattermost.publicPluginSettings = mkOption {
+    type = types.attrsOf (types.listOf types.str);
+    default = { };
+    defaultText = literalExpression "{ }";
+    example = literalExpression ''{ "com.mattermost.calls" = [ "ICEHostOverride" "UDPServerPort" ]; }'';
+    description = ''
+      Plugin settings, by plugin id and then setting key, that the site declares
+      are not secret. The server judges a plugin's secrets by the plugin's
+      manifest, which the declaration does not have, so every other string under
+      `settings.PluginSettings.Plugins` is treated as a secret: refused as a
+      literal, and supplied through `secretSettings` instead.
+    '';
+  };
+
   options.services.secureMattermost.secretSettings = mkOption {
     type = types.attrsOf (
       smTypes.closedSubmodule {
@@ -49,7 +63,11 @@ in
     '';
     description = ''
       Secret Mattermost settings without a dedicated option, keyed by setting
-      path. Each is passed to the server as its `MM_*` environment variable at
+      path: what the pinned server's own sanitiser masks
+      (`catalog/server-secret-settings.json`), secret-named keys, and plugin
+      settings as `PluginSettings.Plugins.<plugin id>.<key>` (bare metal) or the
+      whole plugin settings map as `PluginSettings.Plugins` (either mode; the
+      server reads plugin settings from its environment only as one JSON map). Each is passed to the server as its `MM_*` environment variable at
       start, from `file` (bare metal) or `kubernetesSecret` (Kubernetes); the
       value never enters the Nix store. Without an entry, Mattermost generates
       `AtRestEncryptKey` and `PublicLinkSalt` itself on first start.

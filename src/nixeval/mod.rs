@@ -47,7 +47,7 @@ pub fn evaluate_file(path: &Path) -> Result<serde_json::Value, NixEvalError> {
 
 fn evaluate(path: &Path) -> Result<serde_json::Value, NixEvalError> {
     let secrets =
-        secrets::Secrets::get().map_err(|e| e.into_public(&source::SourceMap::default()))?;
+        secrets::get().map_err(|e| e.into_public(&source::SourceMap::default()))?;
     let schema = schema::Schema::get().map_err(|e| e.into_public(&source::SourceMap::default()))?;
     if !path.is_file() {
         return Err(NixEvalError::io(

@@ -53,6 +53,11 @@ pub struct SecretEnv {
     /// Pass the credential's path instead of its contents (licence file).
     #[serde(default)]
     pub path_only: bool,
+    /// `[plugin id, setting key]`: the secret goes into that plugin's entry
+    /// of the JSON map in `env` (MM_PLUGINSETTINGS_PLUGINS), which the server
+    /// reads from its environment only as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +69,9 @@ pub struct SecretSpec {
     /// edit cannot undo them between restarts. Values only, never secrets.
     #[serde(default)]
     pub pinned: Vec<PinnedSetting>,
+    /// The non-secret plugin settings map the `json_path` secrets are merged into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugins_base: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -81,6 +89,7 @@ pub fn secret_spec(d: &Deployment, config: &Value) -> SecretSpec {
         template: Some(effective::data_source(d, Some("{}"))).map(|t| t.replace("%7B%7D", "{}")),
         encode: true,
         path_only: false,
+        json_path: None,
     }];
     let mut plain = |env: &str, credential: &str, file: &str| {
         s.push(SecretEnv {
@@ -90,6 +99,7 @@ pub fn secret_spec(d: &Deployment, config: &Value) -> SecretSpec {
             template: None,
             encode: false,
             path_only: false,
+            json_path: None,
         })
     };
     match d.auth.provider {
@@ -113,6 +123,7 @@ pub fn secret_spec(d: &Deployment, config: &Value) -> SecretSpec {
             template: None,
             encode: false,
             path_only: true,
+            json_path: None,
         });
     }
     if d.license.edition != "team" {
@@ -123,17 +134,27 @@ pub fn secret_spec(d: &Deployment, config: &Value) -> SecretSpec {
             template: None,
             encode: false,
             path_only: true,
+            json_path: None,
         });
     }
+    let plugins_path = &crate::catalog::Catalog::load().secrets.plugin_settings_path;
+    let mut plugin_secrets = false;
     for (key, setting) in &d.secret_settings {
         if let Some(file) = &setting.file {
+            let plugin = key
+                .strip_prefix(plugins_path.as_str())
+                .and_then(|r| r.strip_prefix('.'))
+                .and_then(|r| r.rsplit_once('.'))
+                .map(|(id, k)| vec![id.to_string(), k.to_string()]);
+            plugin_secrets |= plugin.is_some();
             s.push(SecretEnv {
-                env: var_name(key),
+                env: if plugin.is_some() { var_name(plugins_path) } else { var_name(key) },
                 credential: format!("setting-{}", key.to_lowercase().replace('.', "-")),
                 file: file.clone(),
                 template: None,
                 encode: false,
                 path_only: false,
+                json_path: plugin,
             });
         }
     }
@@ -141,7 +162,8 @@ pub fn secret_spec(d: &Deployment, config: &Value) -> SecretSpec {
         .into_iter()
         .map(|(env, value)| PinnedSetting { env, value })
         .collect();
-    SecretSpec { secrets: s, pinned }
+    let plugins_base = plugin_secrets.then(|| crate::catalog::lookup(config, plugins_path).clone());
+    SecretSpec { secrets: s, pinned, plugins_base }
 }
 
 pub fn secret_spec_json(d: &Deployment, config: &Value) -> String {

@@ -6,6 +6,124 @@ use serde_json::{json, Value};
 
 use super::{env, yaml};
 use crate::document::{Deployment, StorageDriver};
+use crate::error::Error;
+
+/// The chart release whose templates `RAW_PASTED` describes
+/// (mattermost/mattermost-helm, charts/mattermost 2.7.0; docs/chart-facts.md).
+pub const CHART_COMMIT: &str = "fa193d038cebc71417435c8d562ad0958c0c96ad";
+
+/// How a chart template inserts one of our values without `quote`/`toYaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insertion {
+    /// `key: {{ .Values.x }}`: the value becomes the text of a plain scalar
+    /// (or part of one), so anything YAML reads as syntax or as another type
+    /// changes the manifest.
+    Plain,
+    /// `key: "{{ .Values.x }}"`: the value is pasted between double quotes,
+    /// so a quote, a backslash or a line break ends or alters the scalar.
+    DoubleQuoted,
+}
+
+/// One value of ours that the chart pastes into a template raw.
+#[derive(Debug, Clone, Copy)]
+pub struct RawPaste {
+    /// Dotted key in values.yaml; `[]` means every element of the list.
+    pub values_key: &'static str,
+    pub template: &'static str,
+    pub insertion: Insertion,
+    /// The option it is rendered from (empty: a constant of ours).
+    pub option: &'static str,
+}
+
+const APP: &str = "templates/deployment-mattermost-app.yaml";
+const INGRESS: &str = "templates/ingress-mattermost-app.yaml";
+
+/// Every value we render that the chart inserts unescaped (read from the
+/// templates at `CHART_COMMIT`). Each is re-checked when values.yaml is
+/// rendered, whatever validated the option before.
+pub const RAW_PASTED: &[RawPaste] = &[
+    RawPaste { values_key: "global.siteUrl", template: APP, insertion: Insertion::DoubleQuoted, option: "domain" },
+    RawPaste { values_key: "global.features.database.existingDatabaseSecret.name", template: APP, insertion: Insertion::Plain, option: "database.kubernetesSecret.name" },
+    RawPaste { values_key: "global.features.database.existingDatabaseSecret.key", template: APP, insertion: Insertion::Plain, option: "database.kubernetesSecret.key" },
+    RawPaste { values_key: "global.features.fileStore.bucket", template: APP, insertion: Insertion::DoubleQuoted, option: "fileStorage.s3.bucket" },
+    RawPaste { values_key: "global.features.fileStore.region", template: APP, insertion: Insertion::DoubleQuoted, option: "fileStorage.s3.region" },
+    RawPaste { values_key: "global.features.fileStore.url", template: APP, insertion: Insertion::DoubleQuoted, option: "fileStorage.s3.endpoint" },
+    RawPaste { values_key: "global.features.fileStore.existingSecret.name", template: APP, insertion: Insertion::Plain, option: "fileStorage.s3.kubernetesSecret.name" },
+    RawPaste { values_key: "global.features.fileStore.existingSecret.accessKeyIdKey", template: APP, insertion: Insertion::Plain, option: "fileStorage.s3.kubernetesSecret.accessKeyIdKey" },
+    RawPaste { values_key: "global.features.fileStore.existingSecret.secretAccessKeyKey", template: APP, insertion: Insertion::Plain, option: "fileStorage.s3.kubernetesSecret.secretAccessKeyKey" },
+    RawPaste { values_key: "global.existingLicenseSecret.name", template: APP, insertion: Insertion::Plain, option: "license.kubernetesSecret.name" },
+    RawPaste { values_key: "global.existingLicenseSecret.key", template: APP, insertion: Insertion::Plain, option: "license.kubernetesSecret.key" },
+    RawPaste { values_key: "mattermostApp.image.repository", template: APP, insertion: Insertion::DoubleQuoted, option: "mattermost.image" },
+    RawPaste { values_key: "mattermostApp.image.tag", template: APP, insertion: Insertion::DoubleQuoted, option: "mattermost.imageDigest" },
+    RawPaste { values_key: "mattermostApp.image.pullPolicy", template: APP, insertion: Insertion::Plain, option: "" },
+    RawPaste { values_key: "mattermostApp.replicaCount", template: APP, insertion: Insertion::Plain, option: "replicas" },
+    RawPaste { values_key: "mattermostApp.ingress.ingressClassName", template: INGRESS, insertion: Insertion::Plain, option: "kubernetes.ingressClassName" },
+    RawPaste { values_key: "mattermostApp.ingress.hosts[]", template: INGRESS, insertion: Insertion::Plain, option: "domain" },
+];
+
+/// Is `s` safe to paste raw into the chart in this way? Deliberately
+/// narrower than YAML requires: one token of the characters our validated
+/// kinds use, which no YAML context reads as syntax.
+pub fn raw_safe(insertion: Insertion, s: &str) -> bool {
+    match insertion {
+        // Names and keys: letters, digits, '.', '_' and '-', starting with a
+        // letter or digit, and not a word or number YAML would resolve.
+        Insertion::Plain => {
+            s.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                && !crate::validate::yaml_plain_ambiguous(s)
+        }
+        // URLs, host:port, image references: also ':', '/' and '@'; never a
+        // quote, backslash, space or control character.
+        Insertion::DoubleQuoted => !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-:/@".contains(c)),
+    }
+}
+
+fn values_at<'a>(v: &'a Value, key: &str) -> Vec<&'a Value> {
+    let (path, each) = match key.strip_suffix("[]") {
+        Some(p) => (p, true),
+        None => (key, false),
+    };
+    let mut cur = v;
+    for k in path.split('.') {
+        match cur.get(k) {
+            Some(x) => cur = x,
+            None => return vec![],
+        }
+    }
+    match (each, cur) {
+        (true, Value::Array(xs)) => xs.iter().collect(),
+        (true, _) => vec![],
+        (false, x) => vec![x],
+    }
+}
+
+/// Refuse values.yaml when a value the chart pastes raw could change the
+/// structure of the chart's output.
+pub fn check_raw_pasted(values: &Value) -> Result<(), Error> {
+    for p in RAW_PASTED {
+        for v in values_at(values, p.values_key) {
+            let ok = match v {
+                Value::String(s) => raw_safe(p.insertion, s),
+                Value::Number(_) | Value::Bool(_) => true,
+                _ => false,
+            };
+            if !ok {
+                let option = if p.option.is_empty() { "services.secureMattermost".to_string() } else { format!("services.secureMattermost.{}", p.option) };
+                let how = match p.insertion {
+                    Insertion::Plain => "as a plain YAML scalar, so it must be one token of letters, digits, '.', '_' and '-' starting with a letter or digit that YAML reads as a string",
+                    Insertion::DoubleQuoted => "between double quotes, so it must consist of letters, digits and . _ - : / @ only",
+                };
+                return Err(Error::InvalidOption {
+                    file: "values.yaml".into(),
+                    option,
+                    detail: format!("the official chart's {} inserts values.{} unescaped {how} (the value is not shown)", p.template, p.values_key),
+                });
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Set by the chart's own template; repeating them would duplicate env names.
 const CHART_SETS: &[&str] = &[
@@ -105,7 +223,7 @@ fn environment_for_chart(d: &Deployment, config: &Value) -> Vec<Value> {
     envs
 }
 
-pub fn render(d: &Deployment, config: &Value) -> String {
+pub fn render(d: &Deployment, config: &Value) -> Result<String, Error> {
     let fs = &d.file_storage;
     let file_store = match fs.driver {
         StorageDriver::S3 => json!({
@@ -170,10 +288,11 @@ pub fn render(d: &Deployment, config: &Value) -> String {
             "extraVolumeMounts": extra_mounts
         }
     });
+    check_raw_pasted(&values)?;
     let mut out = String::from(
         "# Rendered by secure-mattermost from the evaluated declaration; do not edit.\n\
          # Chart: mattermost (mattermost/mattermost-helm, 2.7.x). Secrets are references only.\n",
     );
     out.push_str(&yaml::to_yaml(&values));
-    out
+    Ok(out)
 }

@@ -22,19 +22,22 @@ pub struct Binaries {
 }
 
 /// (file name, contents) of every deployable artifact for the mode.
-pub fn artifacts(d: &Deployment, config: &serde_json::Value, bins: &Binaries) -> Vec<(String, String)> {
-    match d.mode {
+/// Renderers that paste values into another program's syntax check them
+/// again (the chart's raw-pasted values, nginx tokens, systemd words) and
+/// refuse with exit 2 rather than write something that reads differently.
+pub fn artifacts(d: &Deployment, config: &serde_json::Value, bins: &Binaries) -> Result<Vec<(String, String)>, Error> {
+    Ok(match d.mode {
         Mode::Baremetal => vec![
             ("config.json".into(), config_json::render(config)),
             ("secret-env.json".into(), env::secret_spec_json(d, config)),
-            ("mattermost.service".into(), systemd::render(d, config, bins)),
-            ("nginx.conf".into(), nginx::render(d)),
+            ("mattermost.service".into(), systemd::render(d, config, bins)?),
+            ("nginx.conf".into(), nginx::render(d)?),
         ],
         Mode::Kubernetes => vec![
-            ("values.yaml".into(), helm::render(d, config)),
+            ("values.yaml".into(), helm::render(d, config)?),
             ("mattermost.yaml".into(), operator::render(d, config)),
         ],
-    }
+    })
 }
 
 /// Write into a fresh temporary directory beside `out`, then rename it into

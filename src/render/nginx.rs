@@ -3,6 +3,8 @@
 //! X-Real-IP overwritten so clients cannot forge their address.
 
 use crate::document::Deployment;
+use crate::error::Error;
+use crate::validate;
 
 pub const APP_UPSTREAM: &str = "127.0.0.1:8065";
 
@@ -17,13 +19,38 @@ const PROXY: &str = "        proxy_set_header Host $host;
         proxy_pass http://mattermost_app;
 ";
 
-pub fn render(d: &Deployment) -> String {
+pub fn render(d: &Deployment) -> Result<String, Error> {
     render_with(d, APP_UPSTREAM, 443, 80)
 }
 
+/// A path nginx reads as one bare token and as a file name, never as a
+/// variable (`$`), a quote, an escape, a comment, a block or the end of a
+/// directive: absolute, of the characters `crate::paths` allows.
+pub fn bare_path(s: &str) -> bool {
+    s.starts_with('/') && s.chars().all(|c| c.is_ascii_alphanumeric() || "._/@+=,:~-".contains(c))
+}
+
+const BARE_PATH: validate::Kind = validate::Kind {
+    what: "an absolute path of letters, digits and . _ / @ + = , : ~ - only (it is written into nginx.conf unquoted)",
+    test: bare_path,
+};
+
 /// Ports are parameters so tests can run the real nginx unprivileged.
-pub fn render_with(d: &Deployment, upstream: &str, https_port: u16, http_port: u16) -> String {
-    format!(
+/// Every value pasted into the file is checked here again: the domain (in
+/// `server_name`, the redirect and a comment) as a DNS name, which also keeps
+/// nginx from reading it as a wildcard or regular expression.
+pub fn render_with(d: &Deployment, upstream: &str, https_port: u16, http_port: u16) -> Result<String, Error> {
+    validate::check("domain", &d.domain, &validate::DOMAIN)?;
+    validate::check("tls.certificateFile", &d.tls.certificate_file, &BARE_PATH)?;
+    validate::check("tls.keyFile", &d.tls.key_file, &BARE_PATH)?;
+    if !validate::host_port(upstream) {
+        return Err(Error::InvalidOption {
+            file: "nginx.conf".into(),
+            option: "upstream".into(),
+            detail: "must be host:port".into(),
+        });
+    }
+    Ok(format!(
         r#"# Rendered by secure-mattermost for {domain}; include inside nginx's http {{}} block.
 upstream mattermost_app {{
     server {upstream};
@@ -81,5 +108,5 @@ server {{
         proxy = PROXY,
         cert = d.tls.certificate_file,
         key = d.tls.key_file,
-    )
+    ))
 }

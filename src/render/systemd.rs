@@ -4,15 +4,75 @@
 
 use super::{env, Binaries};
 use crate::document::Deployment;
+use crate::error::Error;
+use crate::validate;
 
-pub fn render(d: &Deployment, config: &serde_json::Value, bins: &Binaries) -> String {
+/// Characters systemd reads literally in an unquoted word of a command line
+/// and in a credential path (no specifier `%`, no `$`, quote, escape or space).
+fn bare(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "/._+,:=@~-".contains(c)
+}
+
+/// A path given on our command line that the unit runs or passes on:
+/// absolute, and free of what systemd cannot carry literally in a command
+/// line: control characters (refused by systemd), quotes and backslashes
+/// (refused in an executable's name), `$` (collapsed from `$$` in arguments
+/// but not in the executable's name), and U+FFFD (a path that was not UTF-8,
+/// which the unit could not name). Spaces, `%` and other characters are
+/// quoted and escaped by `exec_word`.
+pub fn unit_path(s: &str) -> bool {
+    s.starts_with('/') && !s.ends_with('/') && !s.chars().any(|c| c.is_control() || "\"'\\$\u{fffd}".contains(c))
+}
+
+/// `s` as one word of an `Exec*=` command line that systemd reads back as
+/// exactly `s` (given `unit_path(s)`): bare when it can be, else in double
+/// quotes with `%` doubled (specifiers are expanded after unquoting).
+pub fn exec_word(s: &str) -> String {
+    if s.chars().all(bare) {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('%', "%%"))
+    }
+}
+
+fn flag(name: &str, value: &str) -> Result<(), Error> {
+    if unit_path(value) {
+        Ok(())
+    } else {
+        Err(Error::InvalidOption {
+            file: "command line".into(),
+            option: name.into(),
+            detail: "must be an absolute path, not ending in '/', valid UTF-8, without control characters, quotes, backslashes or '$' (it is written into the systemd unit; the value is not shown)".into(),
+        })
+    }
+}
+
+/// Credential paths as systemd's LoadCredential= takes them literally:
+/// normalised absolute paths of `bare` characters.
+const CREDENTIAL_PATH: validate::Kind = validate::Kind {
+    what: "a normalised absolute path of letters, digits and / . _ + , : = @ ~ - (it is a systemd LoadCredential= source)",
+    test: |s| s.chars().all(bare) && validate::normalised_path(s),
+};
+
+pub fn render(d: &Deployment, config: &serde_json::Value, bins: &Binaries) -> Result<String, Error> {
+    flag("--helper-bin", &bins.helper)?;
+    flag("--mattermost-bin", &bins.mattermost)?;
+    let dir = bins.artifact_dir.trim_end_matches('/');
+    let (config_path, spec_path) = (format!("{dir}/config.json"), format!("{dir}/secret-env.json"));
+    flag("--out", &config_path)?;
+    validate::check("domain", &d.domain, &validate::DOMAIN)?;
     let spec = env::secret_spec(d, config);
-    let creds: String = spec
-        .secrets
-        .iter()
-        .map(|s| format!("LoadCredential={}:{}\n", s.credential, s.file))
-        .collect();
-    format!(
+    let files = validate::file_options(d);
+    let mut creds = String::new();
+    for s in &spec.secrets {
+        let option = files.iter().find(|(_, f)| *f == s.file).map(|(o, _)| o.as_str()).unwrap_or("secretSettings");
+        validate::check(option, &s.file, &CREDENTIAL_PATH)?;
+        if !validate::credential_name(&s.credential) {
+            return Err(validate::refusal(option, &validate::CREDENTIAL_NAME));
+        }
+        creds.push_str(&format!("LoadCredential={}:{}\n", s.credential, s.file));
+    }
+    Ok(format!(
         "# Rendered by secure-mattermost for {domain}; do not edit.\n\
 [Unit]\n\
 Description=Mattermost (hardened by secure-mattermost)\n\
@@ -31,8 +91,8 @@ WorkingDirectory=/var/lib/mattermost\n\
 Environment=MM_LOG_PATH=/var/log/mattermost\n\
 {creds}\
 # Mattermost rewrites its config file at start; it gets a private copy.\n\
-ExecStartPre=/usr/bin/install -m 0600 {dir}/config.json /var/lib/mattermost/config.json\n\
-ExecStart={helper} launch --spec {dir}/secret-env.json -- {mattermost} server --config /var/lib/mattermost/config.json\n\
+ExecStartPre=/usr/bin/install -m 0600 {config} /var/lib/mattermost/config.json\n\
+ExecStart={helper} launch --spec {spec} -- {mattermost} server --config /var/lib/mattermost/config.json\n\
 Restart=on-failure\n\
 UMask=0077\n\
 NoNewPrivileges=yes\n\
@@ -61,8 +121,24 @@ SystemCallFilter=~@privileged @resources\n\
 [Install]\n\
 WantedBy=multi-user.target\n",
         domain = d.domain,
-        helper = bins.helper,
-        mattermost = bins.mattermost,
-        dir = bins.artifact_dir,
-    )
+        helper = exec_word(&bins.helper),
+        mattermost = exec_word(&bins.mattermost),
+        config = exec_word(&config_path),
+        spec = exec_word(&spec_path),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_words() {
+        assert_eq!(exec_word("/usr/local/bin/mattermost"), "/usr/local/bin/mattermost");
+        assert_eq!(exec_word("/srv/my dir/100%/x"), "\"/srv/my dir/100%%/x\"");
+        assert!(unit_path("/srv/a b/%;{}#") && !unit_path("relative") && !unit_path("/a/") && !unit_path("/a\nb"));
+        for bad in ["/a\"b", "/a'b", "/a\\b", "/a$b", "/a\u{fffd}b", "/a\u{85}b", "/a\tb"] {
+            assert!(!unit_path(bad), "{bad:?}");
+        }
+    }
 }

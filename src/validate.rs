@@ -1,0 +1,452 @@
+//! Every string option that reaches a rendered artifact, validated for what it
+//! is. Artifacts are other programs' input (YAML the Helm chart pastes into its
+//! templates, a systemd unit, nginx.conf, a connection URL): a value that is
+//! not what its option says it is could change their structure. Values whose
+//! kind is free text (site name, banner text, client ids, user names, DNs)
+//! are not restricted here: every renderer encodes them (JSON, the YAML
+//! writer's double-quoted scalars) so their consumer reads back exactly them.
+//!
+//! Refusals name the option and the grammar it violates; the value is never
+//! shown (a pasted secret is the likeliest wrong value).
+//!
+//! File-path options are `crate::paths`' (characters, store); this module adds
+//! only that they are normalised, which systemd requires of credential paths.
+
+use crate::document::{Deployment, SecretRef};
+use crate::error::Error;
+
+/// A grammar: its name in messages and its test.
+#[derive(Clone, Copy)]
+pub struct Kind {
+    pub what: &'static str,
+    pub test: fn(&str) -> bool,
+}
+
+pub const DOMAIN: Kind = Kind {
+    what: "a DNS name: dot-separated labels of lowercase letters, digits and inner hyphens (each 1-63 characters), ending in a top-level label of 2-63 letters, at most 253 characters",
+    test: dns_name,
+};
+pub const HOST: Kind = Kind {
+    what: "a host name (dot-separated labels of letters, digits and inner hyphens, each 1-63 characters; an IPv4 address is one) or a bracketed IPv6 literal",
+    test: host,
+};
+pub const HOST_PORT: Kind = Kind {
+    what: "host[:port]: a host name, IPv4 address or bracketed IPv6 literal, optionally followed by :1-65535 (no scheme, path or credentials)",
+    test: host_port,
+};
+pub const URL: Kind = Kind {
+    what: "an absolute http(s) URL: http:// or https://, a host name or IP literal, an optional :port, then only RFC 3986 characters (no spaces, control characters, quotes, or credentials)",
+    test: url,
+};
+pub const LABEL: Kind = Kind {
+    what: "a Kubernetes DNS-1123 label: 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit",
+    test: dns1123_label,
+};
+pub const SUBDOMAIN: Kind = Kind {
+    what: "a Kubernetes object name (DNS-1123 subdomain): dot-separated DNS-1123 labels, at most 253 characters",
+    test: dns1123_subdomain,
+};
+pub const SECRET_KEY: Kind = Kind {
+    what: "a Kubernetes Secret key: 1-253 characters from [-._a-zA-Z0-9], not '.' or '..' and not starting with '..'",
+    test: secret_key,
+};
+pub const IMAGE_REPOSITORY: Kind = Kind {
+    what: "an OCI image repository (distribution reference grammar, without tag or digest): optional registry host[:port]/ then '/'-separated path components of lowercase letters and digits joined by '.', '_', '__' or '-', at most 255 characters",
+    test: image_repository,
+};
+pub const IMAGE_TAG: Kind = Kind { what: "an OCI image tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", test: image_tag };
+pub const DIGEST: Kind = Kind { what: "an image digest: sha256: followed by 64 lowercase hexadecimal digits", test: digest };
+pub const S3_BUCKET: Kind = Kind {
+    what: "an S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit, no '..', not an IPv4 address, not starting with xn--, sthree- or amzn-s3-demo-, not ending with -s3alias, --ol-s3, .mrap, --x-s3 or --table-s3",
+    test: s3_bucket,
+};
+pub const S3_REGION: Kind = Kind {
+    what: "a region name: 1-63 lowercase letters and digits in '-'-separated groups (e.g. us-gov-west-1)",
+    test: s3_region,
+};
+pub const HEX_COLOR: Kind = Kind { what: "a colour #RRGGBB in hexadecimal", test: hex_color };
+pub const SITE_NAME: Kind = Kind { what: "1-30 characters without control characters", test: site_name };
+pub const SETTING_KEY: Kind = Kind {
+    what: "a dotted Mattermost setting name: segments of letters, digits, '_' and '-' separated by single dots, at most 200 characters",
+    test: setting_key,
+};
+pub const CREDENTIAL_NAME: Kind = Kind {
+    what: "a systemd credential name: 1-255 characters from [A-Za-z0-9._-], not '.' or '..'",
+    test: credential_name,
+};
+pub const NORMALISED_PATH: Kind = Kind {
+    what: "a normalised absolute path: no empty, '.' or '..' components and no trailing '/' (systemd ignores credentials from other paths)",
+    test: normalised_path,
+};
+pub const SSL_MODE: Kind = Kind {
+    what: "one of disable, allow, prefer, require, verify-ca, verify-full",
+    test: |s| matches!(s, "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full"),
+};
+pub const SMTP_SECURITY: Kind = Kind { what: "one of STARTTLS, TLS, none", test: |s| matches!(s, "STARTTLS" | "TLS" | "none") };
+
+/// The refusal for `option` (relative to `services.secureMattermost`).
+pub fn refusal(option: &str, kind: &Kind) -> Error {
+    Error::InvalidOption {
+        file: "declaration".into(),
+        option: format!("services.secureMattermost.{option}"),
+        detail: format!("must be {} (the value is not shown)", kind.what),
+    }
+}
+
+pub fn check(option: &str, value: &str, kind: &Kind) -> Result<(), Error> {
+    if (kind.test)(value) {
+        Ok(())
+    } else {
+        Err(refusal(option, kind))
+    }
+}
+
+fn check_opt(option: &str, value: Option<&str>, kind: &Kind) -> Result<(), Error> {
+    value.map_or(Ok(()), |v| check(option, v, kind))
+}
+
+fn secret_ref(option: &str, r: &SecretRef) -> Result<(), Error> {
+    check(&format!("{option}.name"), &r.name, &SUBDOMAIN)?;
+    check(&format!("{option}.key"), &r.key, &SECRET_KEY)
+}
+
+/// Every rendered string option of the deployment, by kind. Kubernetes names
+/// are checked in both modes: they are names of their kind whether used or not.
+pub fn deployment(d: &Deployment) -> Result<(), Error> {
+    check("domain", &d.domain, &DOMAIN)?;
+    check("siteName", &d.site_name, &SITE_NAME)?;
+    check("mattermost.image", &d.mattermost.image, &IMAGE_REPOSITORY)?;
+    check("mattermost.version", &d.mattermost.version, &IMAGE_TAG)?;
+    check_opt("mattermost.imageDigest", d.mattermost.image_digest.as_deref(), &DIGEST)?;
+    secret_ref("license.kubernetesSecret", &d.license.kubernetes_secret)?;
+    check("classificationBanner.color", &d.classification_banner.color, &HEX_COLOR)?;
+    check("classificationBanner.textColor", &d.classification_banner.text_color, &HEX_COLOR)?;
+    let k = &d.kubernetes;
+    check("kubernetes.namespace", &k.namespace, &LABEL)?;
+    check("kubernetes.ingressClassName", &k.ingress_class_name, &SUBDOMAIN)?;
+    check("kubernetes.tlsSecretName", &k.tls_secret_name, &SUBDOMAIN)?;
+    let a = &d.auth;
+    check_opt("auth.oidc.discoveryEndpoint", a.oidc.discovery_endpoint.as_deref(), &URL)?;
+    secret_ref("auth.oidc.kubernetesSecret", &a.oidc.kubernetes_secret)?;
+    check_opt("auth.gitlab.url", a.gitlab.url.as_deref(), &URL)?;
+    secret_ref("auth.gitlab.kubernetesSecret", &a.gitlab.kubernetes_secret)?;
+    check_opt("auth.saml.idpMetadataUrl", a.saml.idp_metadata_url.as_deref(), &URL)?;
+    secret_ref("auth.saml.kubernetesSecret", &a.saml.kubernetes_secret)?;
+    check_opt("auth.ldap.server", a.ldap.server.as_deref(), &HOST)?;
+    secret_ref("auth.ldap.kubernetesSecret", &a.ldap.kubernetes_secret)?;
+    let db = &d.database;
+    // Host and sslmode are spliced into the connection URL as they are.
+    check("database.host", &db.host, &HOST)?;
+    check("database.sslMode", &db.ssl_mode, &SSL_MODE)?;
+    secret_ref("database.kubernetesSecret", &db.kubernetes_secret)?;
+    let fs = &d.file_storage;
+    check("fileStorage.volumeClaimName", &fs.volume_claim_name, &SUBDOMAIN)?;
+    check("fileStorage.s3.endpoint", &fs.s3.endpoint, &HOST_PORT)?;
+    check("fileStorage.s3.bucket", &fs.s3.bucket, &S3_BUCKET)?;
+    check("fileStorage.s3.region", &fs.s3.region, &S3_REGION)?;
+    let s3 = &fs.s3.kubernetes_secret;
+    check("fileStorage.s3.kubernetesSecret.name", &s3.name, &SUBDOMAIN)?;
+    check("fileStorage.s3.kubernetesSecret.accessKeyIdKey", &s3.access_key_id_key, &SECRET_KEY)?;
+    check("fileStorage.s3.kubernetesSecret.secretAccessKeyKey", &s3.secret_access_key_key, &SECRET_KEY)?;
+    check_opt("smtp.server", d.smtp.server.as_deref(), &HOST)?;
+    check("smtp.connectionSecurity", &d.smtp.connection_security, &SMTP_SECURITY)?;
+    secret_ref("smtp.kubernetesSecret", &d.smtp.kubernetes_secret)?;
+    check_opt("pushNotifications.server", d.push_notifications.server.as_deref(), &URL)?;
+
+    for (option, path) in file_options(d) {
+        check(&option, path, &NORMALISED_PATH)?;
+    }
+    for (key, s) in &d.secret_settings {
+        if !setting_key(key) {
+            // The key is not repeated: it failed to be a setting name.
+            return Err(Error::InvalidOption {
+                file: "declaration".into(),
+                option: "services.secureMattermost.secretSettings".into(),
+                detail: format!("an attribute name must be {} (the name is not shown)", SETTING_KEY.what),
+            });
+        }
+        if let Some(r) = &s.kubernetes_secret {
+            secret_ref(&format!("secretSettings.\"{key}\".kubernetesSecret"), r)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every file-path option, with its option name.
+pub fn file_options(d: &Deployment) -> Vec<(String, &str)> {
+    let a = &d.auth;
+    let mut out: Vec<(String, &str)> = vec![
+        ("license.file".into(), &d.license.file),
+        ("tls.certificateFile".into(), &d.tls.certificate_file),
+        ("tls.keyFile".into(), &d.tls.key_file),
+        ("auth.oidc.clientSecretFile".into(), &a.oidc.client_secret_file),
+        ("auth.gitlab.clientSecretFile".into(), &a.gitlab.client_secret_file),
+        ("auth.saml.privateKeyFile".into(), &a.saml.private_key_file),
+        ("auth.ldap.bindPasswordFile".into(), &a.ldap.bind_password_file),
+        ("database.passwordFile".into(), &d.database.password_file),
+        ("fileStorage.directory".into(), &d.file_storage.directory),
+        ("fileStorage.s3.accessKeyIdFile".into(), &d.file_storage.s3.access_key_id_file),
+        ("fileStorage.s3.secretAccessKeyFile".into(), &d.file_storage.s3.secret_access_key_file),
+        ("smtp.passwordFile".into(), &d.smtp.password_file),
+    ];
+    if let Some(ca) = &d.database.ca_file {
+        out.push(("database.caFile".into(), ca));
+    }
+    for (k, v) in &d.secret_settings {
+        if let Some(f) = &v.file {
+            out.push((format!("secretSettings.\"{k}\".file"), f));
+        }
+    }
+    out
+}
+
+// ---- grammars -------------------------------------------------------------
+
+fn is_lower_alnum(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+/// A label of `ok` characters and inner hyphens, 1-63 long.
+fn label_with(s: &str, ok: fn(char) -> bool) -> bool {
+    let b = s.as_bytes();
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| ok(c) || c == '-')
+        && b.first().is_some_and(|&c| c != b'-')
+        && b.last().is_some_and(|&c| c != b'-')
+}
+
+pub fn dns_name(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    let Some((tld, rest)) = labels.split_last() else { return false };
+    s.len() <= 253
+        && !rest.is_empty()
+        && rest.iter().all(|l| label_with(l, is_lower_alnum))
+        && (2..=63).contains(&tld.len())
+        && tld.chars().all(|c| c.is_ascii_lowercase())
+}
+
+pub fn host(s: &str) -> bool {
+    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return !inner.is_empty() && inner.contains(':') && inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+    }
+    s.len() <= 253 && s.split('.').all(|l| label_with(l, |c| c.is_ascii_alphanumeric()))
+}
+
+fn port(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p))
+}
+
+pub fn host_port(s: &str) -> bool {
+    // A bracketed IPv6 literal holds colons of its own.
+    let (h, p) = match s.rfind(']') {
+        Some(i) => match &s[i + 1..] {
+            "" => (s, None),
+            rest => (&s[..i + 1], rest.strip_prefix(':').map(Some).unwrap_or(Some(""))),
+        },
+        None => match s.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        },
+    };
+    host(h) && p.is_none_or(port)
+}
+
+pub fn url(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")) else { return false };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    // RFC 3986 unreserved and reserved characters and '%' (escapes), less the
+    // single quote: nothing else.
+    let rfc3986 = |c: char| c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&()*+,;=%".contains(c);
+    s.len() <= 2048 && host_port(authority) && tail.chars().all(rfc3986)
+}
+
+pub fn dns1123_label(s: &str) -> bool {
+    label_with(s, is_lower_alnum)
+}
+
+pub fn dns1123_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(dns1123_label)
+}
+
+pub fn secret_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+        && s != "."
+        && !s.starts_with("..")
+}
+
+/// `path-component := [a-z0-9]+ (separator [a-z0-9]+)*`, `separator := [_.] | __ | -+`.
+fn path_component(s: &str) -> bool {
+    let mut rest = s;
+    loop {
+        let n = rest.find(|c: char| !is_lower_alnum(c)).unwrap_or(rest.len());
+        if n == 0 {
+            return false;
+        }
+        rest = &rest[n..];
+        if rest.is_empty() {
+            return true;
+        }
+        let sep = if rest.starts_with("__") {
+            2
+        } else if rest.starts_with('_') || rest.starts_with('.') {
+            1
+        } else {
+            rest.find(|c: char| c != '-').unwrap_or(rest.len())
+        };
+        if sep == 0 {
+            return false;
+        }
+        rest = &rest[sep..];
+    }
+}
+
+/// A registry: `host[:port]` where host is a domain name (components of
+/// letters, digits and inner hyphens) or a bracketed IPv6 literal.
+fn registry(s: &str) -> bool {
+    host_port(s)
+}
+
+pub fn image_repository(s: &str) -> bool {
+    if s.is_empty() || s.len() > 255 {
+        return false;
+    }
+    let parts: Vec<&str> = s.split('/').collect();
+    let Some((first, rest)) = parts.split_first() else { return false };
+    // The first component is a registry when it looks like one (as the
+    // reference parsers decide: a '.', a ':' or "localhost"); a bare name is
+    // a path component.
+    let first_is_registry = !rest.is_empty() && (first.contains('.') || first.contains(':') || *first == "localhost");
+    if first_is_registry {
+        registry(first) && rest.iter().all(|c| path_component(c))
+    } else {
+        parts.iter().all(|c| path_component(c))
+    }
+}
+
+pub fn image_tag(s: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    s.len() <= 128 && s.chars().next().is_some_and(word) && s.chars().all(|c| word(c) || c == '.' || c == '-')
+}
+
+pub fn digest(s: &str) -> bool {
+    s.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+}
+
+fn ipv4(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+pub fn s3_bucket(s: &str) -> bool {
+    (3..=63).contains(&s.len())
+        && s.chars().all(|c| is_lower_alnum(c) || c == '.' || c == '-')
+        && s.starts_with(is_lower_alnum)
+        && s.ends_with(is_lower_alnum)
+        && !s.contains("..")
+        && !ipv4(s)
+        && !["xn--", "sthree-", "amzn-s3-demo-"].iter().any(|p| s.starts_with(p))
+        && !["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"].iter().any(|p| s.ends_with(p))
+}
+
+pub fn s3_region(s: &str) -> bool {
+    s.len() <= 63 && s.split('-').all(|g| !g.is_empty() && g.chars().all(is_lower_alnum))
+}
+
+pub fn hex_color(s: &str) -> bool {
+    s.strip_prefix('#').is_some_and(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+pub fn site_name(s: &str) -> bool {
+    (1..=30).contains(&s.chars().count()) && !s.chars().any(char::is_control)
+}
+
+pub fn setting_key(s: &str) -> bool {
+    s.len() <= 200
+        && s.split('.').all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+}
+
+pub fn credential_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 255 && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+pub fn normalised_path(s: &str) -> bool {
+    match s.strip_prefix('/') {
+        Some("") => true,
+        Some(rest) => rest.split('/').all(|c| !c.is_empty() && c != "." && c != ".."),
+        None => false,
+    }
+}
+
+/// Would a YAML 1.1 or 1.2 parser resolve this plain scalar to something
+/// other than the string (null, a boolean, a number, a timestamp)? Judged
+/// conservatively: a few strings are refused that a parser would keep.
+pub fn yaml_plain_ambiguous(s: &str) -> bool {
+    const WORDS: &[&str] = &["", "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n"];
+    let lower = s.to_ascii_lowercase();
+    if WORDS.contains(&lower.as_str()) {
+        return true;
+    }
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if [".inf", ".nan"].contains(&unsigned.to_ascii_lowercase().as_str()) {
+        return true;
+    }
+    // Numbers in any base, with '_' and sexagesimal ':', floats and
+    // exponents, and dates/timestamps all start with a digit or '.'+digit.
+    let numeric_start = unsigned.starts_with(|c: char| c.is_ascii_digit())
+        || (unsigned.starts_with('.') && unsigned[1..].starts_with(|c: char| c.is_ascii_digit()));
+    numeric_start && unsigned.chars().all(|c| c.is_ascii_hexdigit() || "_.:+-xXoObBtTzZ".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammars_accept_their_kind() {
+        assert!(dns_name("chat.example.com") && !dns_name("chat") && !dns_name("Chat.example.com") && !dns_name("a..b.com"));
+        assert!(!dns_name("-a.example.com") && !dns_name("a-.example.com") && !dns_name("a.example.c0m"));
+        assert!(host("db.example.internal") && host("10.0.0.5") && host("[fd00::5]") && !host("a b") && !host("") && !host("a..b"));
+        assert!(host_port("minio.storage.svc:9000") && host_port("[::1]:9000") && host_port("s3.amazonaws.com"));
+        assert!(!host_port("a:0") && !host_port("a:65536") && !host_port("a:") && !host_port("https://a") && !host_port("[::1]x"));
+        assert!(url("https://idp.example.com/.well-known/openid-configuration") && url("http://push.local:8066"));
+        assert!(!url("https://a b") && !url("ftp://a") && !url("https://u:p@h/") && !url("https://h/\"x") && !url("https://h/x\n"));
+        assert!(dns1123_label("mattermost") && !dns1123_label("Matter") && !dns1123_label("a.b") && !dns1123_label(&"a".repeat(64)));
+        assert!(dns1123_subdomain("mattermost-tls") && dns1123_subdomain("a.b-c") && !dns1123_subdomain("a_b") && !dns1123_subdomain(""));
+        assert!(secret_key("DB_CONNECTION_STRING") && secret_key("sp.key") && secret_key(".license") && !secret_key(".."));
+        assert!(!secret_key("..x") && !secret_key(".") && !secret_key("a/b") && !secret_key("a:b") && !secret_key(""));
+        for ok in ["mattermost/mattermost-enterprise-edition", "registry.example.mil/mattermost/ee", "localhost:5000/a", "a__b/c.d-e", "[::1]:5000/x/y", "a---b"] {
+            assert!(image_repository(ok), "{ok}");
+        }
+        for bad in ["Mattermost/x", "a:tag", "a@sha256:x", "a//b", "/a", "a/", "a_", "-a", "a/.b", "reg.io:99999/a", "x\"y", "a b"] {
+            assert!(!image_repository(bad), "{bad}");
+        }
+        assert!(image_tag("11.4.0") && image_tag("_x") && !image_tag(".x") && !image_tag("-x") && !image_tag(&"a".repeat(129)));
+        assert!(digest(&format!("sha256:{}", "a".repeat(64))) && !digest(&format!("sha256:{}", "A".repeat(64))));
+        for ok in ["mattermost", "chat-files", "a.b.c", "abc"] {
+            assert!(s3_bucket(ok), "{ok}");
+        }
+        for bad in ["ab", "Abc", "a..b", "-ab", "ab-", "192.168.1.1", "xn--abc", "abc-s3alias", "a_b", &"a".repeat(64)] {
+            assert!(!s3_bucket(bad), "{bad}");
+        }
+        assert!(s3_region("us-east-1") && s3_region("us-gov-west-1") && !s3_region("us east") && !s3_region("-us") && !s3_region(""));
+        assert!(hex_color("#007a33") && !hex_color("007a33") && !hex_color("#007a3"));
+        assert!(credential_name("setting-sqlsettings-x") && !credential_name("a/b") && !credential_name("a:b") && !credential_name(".."));
+        assert!(normalised_path("/run/secrets/x") && !normalised_path("/run//x") && !normalised_path("/run/./x") && !normalised_path("/run/x/"));
+        assert!(setting_key("SqlSettings.AtRestEncryptKey") && setting_key("PluginSettings.Plugins.com.example-x.key") && !setting_key("A..B") && !setting_key("a b"));
+    }
+
+    #[test]
+    fn yaml_plain_scalars_that_are_not_strings() {
+        for s in ["true", "No", "ON", "y", "~", "null", "", "123", "-1", "+1.5", "0x1f", "0o17", "1_000", "1:20", "1e3", ".5", "-.inf", ".NaN", "2024-01-01", "2001-12-14t21:59:43.10-05:00"] {
+            assert!(yaml_plain_ambiguous(s), "{s}");
+        }
+        for s in ["mattermost", "mattermost-license", "1password-creds", "license", "DB_CONNECTION_STRING", "nginx", "yes-please"] {
+            assert!(!yaml_plain_ambiguous(s), "{s}");
+        }
+    }
+}
