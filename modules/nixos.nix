@@ -53,7 +53,18 @@ in
     };
   };
 
-  config = lib.mkIf (cfg.enable && cfg.mode == "baremetal") {
+  config = lib.mkIf cfg.enable (lib.mkMerge [
+   {
+    # A NixOS host runs the bare-metal deployment; Kubernetes manifests come
+    # from `nix build` (flake packages / lib.evaluate), never from a host.
+    assertions = [
+      {
+        assertion = cfg.mode == "baremetal";
+        message = "secure-mattermost: services.secureMattermost.mode is \"${cfg.mode}\", but a NixOS host can only run mode = \"baremetal\"; render Kubernetes manifests with the flake (packages.<system>.kubernetes-example or lib.evaluate) instead.";
+      }
+    ];
+   }
+   (lib.mkIf (cfg.mode == "baremetal") {
     assertions = [
       {
         assertion = (rt.serverPackage.version or null) == cfg.mattermost.version;
@@ -76,5 +87,6 @@ in
       enable = true;
       appendHttpConfig = "include ${rendered}/share/secure-mattermost/nginx.conf;";
     };
-  };
+   })
+  ]);
 }

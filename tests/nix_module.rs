@@ -138,7 +138,10 @@ fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["flakeOutputs"], serde_json::json!(["checks", "lib", "nixosModules", "packages"]));
-    assert_eq!(v["checks"], serde_json::json!(["baremetal-example", "kubernetes-example"]));
+    assert_eq!(
+        v["checks"],
+        serde_json::json!(["baremetal-example", "conformance", "examples", "kubernetes-example", "nixos-standin", "options-doc", "options-schema"])
+    );
     assert_eq!(v["unit"], serde_json::json!(["secure-mattermost-chat.example.com"]));
     assert_eq!(v["wantedBy"], serde_json::json!(["multi-user.target"]));
     assert_eq!(v["failedAssertions"], serde_json::json!([]));

@@ -158,6 +158,39 @@ fn secrets_are_refused_through_input_and_config_alike_and_never_echoed() {
     }
 }
 
+/// The same cases through the module's own Nix code (modules/document.nix),
+/// with real `nix-instantiate`, where nixpkgs' lib is on NIX_PATH.
+#[test]
+fn secrets_are_refused_by_the_nix_module_alike() {
+    let have_lib = std::process::Command::new("nix-instantiate")
+        .args(["--eval", "-E", "builtins.pathExists <nixpkgs/lib>"])
+        .output()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true")
+        .unwrap_or(false);
+    if !have_lib {
+        if std::env::var("SECURE_MATTERMOST_REQUIRE").is_ok_and(|r| r.split(',').any(|x| x == "nix")) {
+            panic!("nix-instantiate with <nixpkgs/lib> is required (SECURE_MATTERMOST_REQUIRE)");
+        }
+        skip("trust/secrets_are_refused_by_the_nix_module_alike", "nix-instantiate or <nixpkgs/lib> not available");
+        return;
+    }
+    for case in secret_cases() {
+        let expr = format!(
+            "let lib = import <nixpkgs/lib>; in (import ./modules/standalone.nix {{ inherit lib; modules = [ ./examples/baremetal.nix {{ services.secureMattermost = {}; }} ]; }}).evaluated",
+            nix(&case)
+        );
+        let out = std::process::Command::new("nix-instantiate")
+            .current_dir(root())
+            .args(["--eval", "--strict", "--json", "-E", &expr])
+            .output()
+            .expect("nix-instantiate runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "the Nix module accepted {case}");
+        assert!(stderr.contains("secure-mattermost"), "{case}: {stderr}");
+        assert!(!stderr.contains(CANARY) && !String::from_utf8_lossy(&out.stdout).contains(CANARY), "{case} echoed the secret");
+    }
+}
+
 #[test]
 fn eval_does_not_print_a_document_holding_a_secret() {
     let dir = tempfile::tempdir().unwrap();

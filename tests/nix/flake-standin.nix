@@ -1,8 +1,10 @@
 # Evaluates the flake's outputs and NixOS module with a stand-in nixpkgs that
 # carries only `lib` (no stdenv, no NixOS here): derivations are fake records.
-{ modules }:
+{
+  modules,
+  lib ? import <nixpkgs/lib>,
+}:
 let
-  lib = import <nixpkgs/lib>;
   fakeDrv = name: {
     type = "derivation";
     inherit name;
