@@ -97,12 +97,14 @@ fn predicate_paths(p: &Value, out: &mut BTreeSet<String>) {
 }
 
 /// A rule "checks" a setting when it lists it in `settings` or its
-/// `compliant` predicate reads it (a `when` alone only covers it).
+/// `compliant` predicate reads it or something inside it (list elements:
+/// `config.X.[].Field`); a `when` alone only covers it.
 fn rule_checks(rule: &Value, setting: &str) -> bool {
     let listed = rule["settings"].as_array().is_some_and(|xs| xs.iter().any(|x| x == setting));
     let mut paths = BTreeSet::new();
     predicate_paths(&rule["compliant"], &mut paths);
-    listed || paths.contains(&format!("config.{setting}"))
+    let own = format!("config.{setting}");
+    listed || paths.iter().any(|p| *p == own || p.starts_with(&format!("{own}.")))
 }
 
 /// Everything wrong with the decision file, one line each.
