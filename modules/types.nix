@@ -5,6 +5,20 @@ let
   catalog = builtins.fromJSON (builtins.readFile ../catalog/controls.json);
 in
 rec {
+  # What an option means to the helper, declared next to the option and
+  # emitted into modules/options-schema.json as `meta` (nix/options-schema.nix);
+  # the helper derives its option→setting layer, file options, secret
+  # environment and justification aliases from it and copies none by hand
+  # (docs/option-metadata.md describes the language):
+  #   sets    = [ { setting = "ServiceSettings.SiteURL"; template = "https://{}"; } … ];
+  #   secret  = { setting = "OpenIdSettings.Secret"; credential = "oidc-client-secret"; when = [ … ]; };
+  #   answers = [ "guest-accounts-disabled" ];   # rules a justification keyed by the option waives
+  withMeta = meta: option: option // { secureMattermost = meta; };
+
+  # A condition on another option, for `sets` and `secret`.
+  optionIs = option: value: { inherit option; equals = value; };
+  optionSet = option: { inherit option; notNull = true; };
+
   # A file reference: an absolute path string of safe characters (the
   # catalog's `pathPattern`), not under /nix/store. Like `secretTrap`, the
   # check accepts anything and the merge validates, because the module
@@ -193,8 +207,14 @@ rec {
     };
 
   mkKubernetesSecretOption =
-    { name, key, what }:
-    lib.mkOption {
+    {
+      name,
+      key,
+      what,
+      secret ? null,
+    }:
+    lib.optionalAttrs (secret != null) { secureMattermost.secret = secret; }
+    // lib.mkOption {
       type = kubernetesSecretRef { inherit name key; };
       default = { };
       defaultText = lib.literalExpression "{ name = ${builtins.toJSON name}; key = ${builtins.toJSON key}; }";
@@ -203,8 +223,16 @@ rec {
     };
 
   mkFileOption =
-    { default, what }:
-    lib.mkOption {
+    {
+      default,
+      what,
+      secret ? null,
+      sets ? [ ],
+    }:
+    lib.optionalAttrs (secret != null || sets != [ ]) {
+      secureMattermost = lib.optionalAttrs (secret != null) { inherit secret; } // lib.optionalAttrs (sets != [ ]) { inherit sets; };
+    }
+    // lib.mkOption {
       type = absolutePathString;
       inherit default;
       defaultText = lib.literalExpression (builtins.toJSON default);
@@ -220,16 +248,19 @@ rec {
       kubernetesName,
       kubernetesKey,
       what,
+      secret ? null,
+      fileSets ? [ ],
     }:
     {
       ${fileOption} = mkFileOption {
         default = file;
-        inherit what;
+        sets = fileSets;
+        inherit what secret;
       };
       kubernetesSecret = mkKubernetesSecretOption {
         name = kubernetesName;
         key = kubernetesKey;
-        inherit what;
+        inherit what secret;
       };
     };
 }

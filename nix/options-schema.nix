@@ -115,6 +115,8 @@ let
                 type = describeType [ ] v.type;
               }
               // lib.optionalAttrs (v ? default) { inherit (v) default; }
+              # What the option means to the helper (modules/types.nix withMeta).
+              // lib.optionalAttrs (v ? secureMattermost) { meta = v.secureMattermost; }
             )
           ]
         else if builtins.isAttrs v then

@@ -60,9 +60,6 @@ pub struct Rule {
     pub severity: Severity,
     /// Mattermost settings the rule constrains (shown in reports).
     pub settings: Vec<String>,
-    /// The option a justification may also be keyed by.
-    #[serde(default)]
-    pub option: Option<String>,
     /// Values the hardened baseline sets.
     #[serde(default)]
     pub harden: BTreeMap<String, Value>,

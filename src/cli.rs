@@ -63,6 +63,8 @@ pub enum Command {
         /// This helper's path as the systemd unit should call it.
         #[arg(long, default_value = "/usr/local/bin/secure-mattermost", value_name = "PATH")]
         helper_bin: String,
+        #[command(flatten)]
+        evidence: crate::evidence::EvidenceArgs,
     },
     /// Evaluate a declaration (.nix) with the built-in evaluator and print the document (JSON in every format).
     Eval {
@@ -82,6 +84,10 @@ pub enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// SBOM and offline vulnerability scan of the Mattermost server binary against a local OSV database.
+    Scan(crate::commands::scan::ScanArgs),
+    /// Verify a signed evidence bundle (render --sign-key): signature, checksums, no file added or removed.
+    VerifyEvidence(crate::commands::verify::VerifyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -115,7 +121,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             output::stdout(&outcomes(&checked, format, &input))?;
             finish(&checked.report)
         }
-        Command::Render { input, out, mattermost_bin, helper_bin } => {
+        Command::Render { input, out, mattermost_bin, helper_bin, evidence } => {
             let Some(checked) = check(&input)? else {
                 output::stdout(&disabled(format))?;
                 output::stderr(&format!("nothing written to {}", out.display()));
@@ -131,6 +137,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
                 "assessment-results.oscal.json".into(),
                 crate::oscal::assessment_results(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today.to_string()),
             ));
+            crate::evidence::extend_render(&mut files, &checked.doc, &checked.report, checked.today, &evidence)?;
             render::write_atomically(&out, &files)?;
             output::stderr(&format!("wrote {} artifact(s) to {}", files.len(), out.display()));
             Ok(exit::OK)
@@ -171,6 +178,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             launch::exec(&spec, &command)?;
             Ok(exit::OK)
         }
+        Command::Scan(args) => crate::commands::scan::run(args, format),
+        Command::VerifyEvidence(args) => crate::commands::verify::run(args, format),
     }
 }
 

@@ -13,13 +13,13 @@ use crate::error::Error;
 pub struct Effective {
     pub config: Value,
     /// The settings each option decided, for conflict messages and reports.
-    pub from_options: Vec<(String, Value, &'static str)>,
+    pub from_options: Vec<(String, Value, String)>,
 }
 
 pub fn build(d: &Deployment, catalog: &Catalog) -> Result<Effective, Error> {
     let pin = defaults::pin();
     if d.mattermost.version != pin.version {
-        return Err(Error::Version { found: d.mattermost.version.clone(), pinned: pin.version });
+        return Err(Error::Version { found: d.mattermost.version.to_string(), pinned: pin.version });
     }
     crate::paths::check(d)?;
     crate::validate::deployment(d)?;
@@ -103,126 +103,20 @@ pub fn encode(s: &str) -> String {
         .collect()
 }
 
-fn option_settings(d: &Deployment) -> Vec<(String, Value, &'static str)> {
-    let mut out: Vec<(String, Value, &'static str)> = Vec::new();
-    let mut put = |k: &str, v: Value, o: &'static str| out.push((k.to_string(), v, o));
-    put("ServiceSettings.SiteURL", json!(format!("https://{}", d.domain)), "domain");
-    put("TeamSettings.SiteName", json!(d.site_name), "siteName");
-    put("GuestAccountsSettings.Enable", json!(d.allow_guest_users), "allowGuestUsers");
-    put("TeamSettings.EnableOpenServer", json!(d.allow_open_signup), "allowOpenSignup");
-    put("ServiceSettings.EnforceMultifactorAuthentication", json!(d.auth.mfa.enforce), "auth.mfa.enforce");
+/// The settings the options decide, from the module's own metadata
+/// (`crate::options`): no option is named here.
+fn option_settings(d: &Deployment) -> Vec<(String, Value, String)> {
+    let decl = serde_json::to_value(d).unwrap_or(Value::Null);
+    crate::options::settings_from_options(&decl, &|name| computed(d, name))
+}
 
-    let p = d.auth.provider;
-    put("EmailSettings.EnableSignInWithEmail", json!(p == Provider::Password), "auth.provider");
-    put("EmailSettings.EnableSignInWithUsername", json!(p == Provider::Password), "auth.provider");
-    put("OpenIdSettings.Enable", json!(p == Provider::Oidc), "auth.provider");
-    put("GitLabSettings.Enable", json!(p == Provider::Gitlab), "auth.provider");
-    put("SamlSettings.Enable", json!(p == Provider::Saml), "auth.provider");
-    put("LdapSettings.Enable", json!(p == Provider::Ldap), "auth.provider");
-    match p {
-        Provider::Oidc => {
-            if let Some(u) = &d.auth.oidc.discovery_endpoint {
-                put("OpenIdSettings.DiscoveryEndpoint", json!(u), "auth.oidc.discoveryEndpoint");
-            }
-            if let Some(id) = &d.auth.oidc.client_id {
-                put("OpenIdSettings.Id", json!(id), "auth.oidc.clientId");
-            }
-        }
-        Provider::Gitlab => {
-            if let Some(u) = &d.auth.gitlab.url {
-                let u = u.trim_end_matches('/');
-                put("GitLabSettings.AuthEndpoint", json!(format!("{u}/oauth/authorize")), "auth.gitlab.url");
-                put("GitLabSettings.TokenEndpoint", json!(format!("{u}/oauth/token")), "auth.gitlab.url");
-                put("GitLabSettings.UserAPIEndpoint", json!(format!("{u}/api/v4/user")), "auth.gitlab.url");
-            }
-            if let Some(id) = &d.auth.gitlab.client_id {
-                put("GitLabSettings.Id", json!(id), "auth.gitlab.clientId");
-            }
-        }
-        Provider::Saml => {
-            if let Some(u) = &d.auth.saml.idp_metadata_url {
-                put("SamlSettings.IdpMetadataURL", json!(u), "auth.saml.idpMetadataUrl");
-            }
-            let sp = format!("https://{}/login/sso/saml", d.domain);
-            put("SamlSettings.ServiceProviderIdentifier", json!(sp), "domain");
-            put("SamlSettings.AssertionConsumerServiceURL", json!(sp), "domain");
-            put("SamlSettings.PrivateKeyFile", json!(d.auth.saml.private_key_file), "auth.saml.privateKeyFile");
-        }
-        Provider::Ldap => {
-            if let Some(s) = &d.auth.ldap.server {
-                put("LdapSettings.LdapServer", json!(s), "auth.ldap.server");
-            }
-            put("LdapSettings.LdapPort", json!(d.auth.ldap.port), "auth.ldap.port");
-            if let Some(b) = &d.auth.ldap.base_dn {
-                put("LdapSettings.BaseDN", json!(b), "auth.ldap.baseDN");
-            }
-            if let Some(u) = &d.auth.ldap.bind_username {
-                put("LdapSettings.BindUsername", json!(u), "auth.ldap.bindUsername");
-            }
-            put(
-                "LdapSettings.ConnectionSecurity",
-                json!(if d.auth.ldap.port == 636 { "TLS" } else { "STARTTLS" }),
-                "auth.ldap.port",
-            );
-        }
-        Provider::Password => {}
+/// Values the metadata names but only the helper can compose.
+pub fn computed(d: &Deployment, name: &str) -> Option<Value> {
+    match name {
+        "dataSource" => Some(json!(data_source(d, None))),
+        "dataSourceWithPassword" => Some(json!(data_source(d, Some("{}")).replace("%7B%7D", "{}"))),
+        _ => None,
     }
-
-    put("SqlSettings.DriverName", json!("postgres"), "database");
-    put("SqlSettings.DataSource", json!(data_source(d, None)), "database.sslMode");
-
-    let fs = &d.file_storage;
-    match fs.driver {
-        StorageDriver::S3 => {
-            put("FileSettings.DriverName", json!("amazons3"), "fileStorage.driver");
-            put("FileSettings.AmazonS3Endpoint", json!(fs.s3.endpoint), "fileStorage.s3.endpoint");
-            put("FileSettings.AmazonS3Bucket", json!(fs.s3.bucket), "fileStorage.s3.bucket");
-            put("FileSettings.AmazonS3Region", json!(fs.s3.region), "fileStorage.s3.region");
-        }
-        StorageDriver::Nfs | StorageDriver::Local => {
-            put("FileSettings.DriverName", json!("local"), "fileStorage.driver");
-            put("FileSettings.Directory", json!(fs.directory), "fileStorage.directory");
-        }
-    }
-    put("ClusterSettings.Enable", json!(d.replicas > 1), "replicas");
-
-    let banner = &d.classification_banner;
-    put("AnnouncementSettings.EnableBanner", json!(banner.text.is_some()), "classificationBanner.text");
-    if let Some(t) = &banner.text {
-        put("AnnouncementSettings.BannerText", json!(t), "classificationBanner.text");
-    }
-    put("AnnouncementSettings.BannerColor", json!(banner.color), "classificationBanner.color");
-    put("AnnouncementSettings.BannerTextColor", json!(banner.text_color), "classificationBanner.textColor");
-
-    let smtp = &d.smtp;
-    put("EmailSettings.SendEmailNotifications", json!(smtp.server.is_some()), "smtp.server");
-    if let Some(server) = &smtp.server {
-        put("EmailSettings.SMTPServer", json!(server), "smtp.server");
-        put("EmailSettings.SMTPPort", json!(smtp.port.to_string()), "smtp.port");
-        let sec = if smtp.connection_security == "none" { "" } else { smtp.connection_security.as_str() };
-        put("EmailSettings.ConnectionSecurity", json!(sec), "smtp.connectionSecurity");
-        put("EmailSettings.EnableSMTPAuth", json!(smtp.username.is_some()), "smtp.username");
-        if let Some(u) = &smtp.username {
-            put("EmailSettings.SMTPUsername", json!(u), "smtp.username");
-        }
-    }
-    match &d.push_notifications.server {
-        Some(s) => {
-            put("EmailSettings.SendPushNotifications", json!(true), "pushNotifications.server");
-            put("EmailSettings.PushNotificationServer", json!(s), "pushNotifications.server");
-        }
-        None => put("EmailSettings.SendPushNotifications", json!(false), "pushNotifications.server"),
-    }
-    if d.mode == Mode::Baremetal {
-        // Absolute, so the server never depends on its working directory.
-        put("PluginSettings.Directory", json!("/var/lib/mattermost/plugins"), "mode");
-        put("PluginSettings.ClientDirectory", json!("/var/lib/mattermost/client-plugins"), "mode");
-        put("LogSettings.FileLocation", json!("/var/log/mattermost"), "mode");
-        put("ExperimentalAuditSettings.FileName", json!("/var/log/mattermost/audit.log"), "mode");
-    } else {
-        put("ExperimentalAuditSettings.FileName", json!("/mattermost/logs/audit.log"), "mode");
-    }
-    out
 }
 
 /// `secretSettings` keys must be secret settings of the pinned release (as

@@ -8,31 +8,11 @@ use crate::error::Error;
 
 pub fn check(d: &Deployment) -> Result<(), Error> {
     let secrets = Secrets::get();
-    let mut fields: Vec<(&str, &str)> = vec![
-        ("license.file", &d.license.file),
-        ("tls.certificateFile", &d.tls.certificate_file),
-        ("tls.keyFile", &d.tls.key_file),
-        ("auth.oidc.clientSecretFile", &d.auth.oidc.client_secret_file),
-        ("auth.gitlab.clientSecretFile", &d.auth.gitlab.client_secret_file),
-        ("auth.saml.privateKeyFile", &d.auth.saml.private_key_file),
-        ("auth.ldap.bindPasswordFile", &d.auth.ldap.bind_password_file),
-        ("database.passwordFile", &d.database.password_file),
-        ("fileStorage.directory", &d.file_storage.directory),
-        ("fileStorage.s3.accessKeyIdFile", &d.file_storage.s3.access_key_id_file),
-        ("fileStorage.s3.secretAccessKeyFile", &d.file_storage.s3.secret_access_key_file),
-        ("smtp.passwordFile", &d.smtp.password_file),
-    ];
-    if let Some(ca) = &d.database.ca_file {
-        fields.push(("database.caFile", ca));
-    }
-    let secret_files: Vec<(String, &str)> = d
-        .secret_settings
-        .iter()
-        .filter_map(|(k, v)| v.file.as_deref().map(|f| (format!("secretSettings.\"{k}\".file"), f)))
-        .collect();
-    fields.extend(secret_files.iter().map(|(o, f)| (o.as_str(), *f)));
-    for (option, value) in fields {
-        if !secrets.is_safe_path(value) {
+    let decl = serde_json::to_value(d).unwrap_or(serde_json::Value::Null);
+    // Every file-path option the module declares (its type says so), entries
+    // of `secretSettings` included.
+    for (option, value) in crate::options::file_values(&decl) {
+        if !secrets.is_safe_path(&value) {
             // The value is not shown: a pasted secret is the likeliest mistake here.
             return Err(Error::InvalidOption {
                 file: "declaration".into(),

@@ -94,7 +94,7 @@ pub fn evaluate(
 ) -> Result<Report, Error> {
     check_justification_keys(catalog, d)?;
     let view = json!({ "config": config, "deployment": deployment_raw });
-    let have = catalog.edition_rank(&d.license.edition);
+    let have = catalog.edition_rank(d.license.edition.as_str());
     let results = catalog
         .rules
         .iter()
@@ -105,7 +105,7 @@ pub fn evaluate(
 
 fn check_justification_keys(catalog: &Catalog, d: &Deployment) -> Result<(), Error> {
     for key in d.justification.keys() {
-        let known = catalog.rules.iter().any(|r| r.id == *key || r.option.as_deref() == Some(key.as_str()));
+        let known = catalog.rules.iter().any(|r| r.id == *key) || crate::options::find(key).is_some_and(|o| !o.meta.answers.is_empty());
         if !known {
             return Err(Error::UnknownJustification { key: key.clone() });
         }
@@ -116,7 +116,7 @@ fn check_justification_keys(catalog: &Catalog, d: &Deployment) -> Result<(), Err
 fn justification_for<'a>(rule: &Rule, d: &'a Deployment) -> Option<(String, &'a Justification)> {
     d.justification
         .get_key_value(&rule.id)
-        .or_else(|| rule.option.as_ref().and_then(|o| d.justification.get_key_value(o)))
+        .or_else(|| crate::options::answering(&rule.id).find_map(|o| d.justification.get_key_value(o)))
         .map(|(k, j)| (k.clone(), j))
 }
 

@@ -116,7 +116,7 @@ pub fn deployment(d: &Deployment) -> Result<(), Error> {
     check("domain", &d.domain, &DOMAIN)?;
     check("siteName", &d.site_name, &SITE_NAME)?;
     check("mattermost.image", &d.mattermost.image, &IMAGE_REPOSITORY)?;
-    check("mattermost.version", &d.mattermost.version, &IMAGE_TAG)?;
+    check("mattermost.version", d.mattermost.version.as_str(), &IMAGE_TAG)?;
     check_opt("mattermost.imageDigest", d.mattermost.image_digest.as_deref(), &DIGEST)?;
     secret_ref("license.kubernetesSecret", &d.license.kubernetes_secret)?;
     check("classificationBanner.color", &d.classification_banner.color, &HEX_COLOR)?;
@@ -137,7 +137,7 @@ pub fn deployment(d: &Deployment) -> Result<(), Error> {
     let db = &d.database;
     // Host and sslmode are spliced into the connection URL as they are.
     check("database.host", &db.host, &HOST)?;
-    check("database.sslMode", &db.ssl_mode, &SSL_MODE)?;
+    check("database.sslMode", db.ssl_mode.as_str(), &SSL_MODE)?;
     secret_ref("database.kubernetesSecret", &db.kubernetes_secret)?;
     let fs = &d.file_storage;
     check("fileStorage.volumeClaimName", &fs.volume_claim_name, &SUBDOMAIN)?;
@@ -149,7 +149,7 @@ pub fn deployment(d: &Deployment) -> Result<(), Error> {
     check("fileStorage.s3.kubernetesSecret.accessKeyIdKey", &s3.access_key_id_key, &SECRET_KEY)?;
     check("fileStorage.s3.kubernetesSecret.secretAccessKeyKey", &s3.secret_access_key_key, &SECRET_KEY)?;
     check_opt("smtp.server", d.smtp.server.as_deref(), &HOST)?;
-    check("smtp.connectionSecurity", &d.smtp.connection_security, &SMTP_SECURITY)?;
+    check("smtp.connectionSecurity", d.smtp.connection_security.as_str(), &SMTP_SECURITY)?;
     secret_ref("smtp.kubernetesSecret", &d.smtp.kubernetes_secret)?;
     check_opt("pushNotifications.server", d.push_notifications.server.as_deref(), &URL)?;
 

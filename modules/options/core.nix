@@ -3,12 +3,28 @@ let
   inherit (lib) mkOption types literalExpression;
   pin = builtins.fromJSON (builtins.readFile ../../catalog/mattermost-pin.json);
   smTypes = import ../types.nix { inherit lib; };
+  inherit (smTypes) withMeta optionIs;
+  saml = optionIs "auth.provider" "saml";
 in
 {
   options.services.secureMattermost = {
     enable = lib.mkEnableOption "a hardened, NIST SP 800-53 mapped Mattermost deployment";
 
-    mode = mkOption {
+    mode = withMeta {
+      # Absolute paths, so the server never depends on its working directory.
+      sets = [
+        { setting = "PluginSettings.Directory"; map = { baremetal = "/var/lib/mattermost/plugins"; }; }
+        { setting = "PluginSettings.ClientDirectory"; map = { baremetal = "/var/lib/mattermost/client-plugins"; }; }
+        { setting = "LogSettings.FileLocation"; map = { baremetal = "/var/log/mattermost"; }; }
+        {
+          setting = "ExperimentalAuditSettings.FileName";
+          map = {
+            baremetal = "/var/log/mattermost/audit.log";
+            kubernetes = "/mattermost/logs/audit.log";
+          };
+        }
+      ];
+    } (mkOption {
       type = types.enum [
         "kubernetes"
         "baremetal"
@@ -19,53 +35,65 @@ in
         `mattermost` Helm chart and a `Mattermost` custom resource for the operator;
         `baremetal` renders `config.json`, a systemd unit and an nginx TLS proxy.
       '';
-    };
+    });
 
-    domain = mkOption {
+    domain = withMeta {
+      sets = [
+        { setting = "ServiceSettings.SiteURL"; template = "https://{}"; }
+        { setting = "SamlSettings.ServiceProviderIdentifier"; template = "https://{}/login/sso/saml"; when = [ saml ]; }
+        { setting = "SamlSettings.AssertionConsumerServiceURL"; template = "https://{}/login/sso/saml"; when = [ saml ]; }
+      ];
+    } (mkOption {
       type = types.strMatching "([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]{2,63}";
       example = "chat.example.com";
       description = "Public DNS name users reach Mattermost at; the site URL is `https://<domain>`.";
-    };
+    });
 
-    siteName = mkOption {
+    siteName = withMeta { sets = [ { setting = "TeamSettings.SiteName"; } ]; } (mkOption {
       type = types.strMatching ".{1,30}";
       default = "Mattermost";
       defaultText = literalExpression ''"Mattermost"'';
       example = "Program Chat";
       description = "Name shown in the web application (at most 30 characters).";
-    };
+    });
 
-    allowGuestUsers = mkOption {
+    allowGuestUsers = withMeta {
+      sets = [ { setting = "GuestAccountsSettings.Enable"; } ];
+      answers = [ "guest-accounts-disabled" ];
+    } (mkOption {
       type = types.bool;
       default = false;
       defaultText = literalExpression "false";
       example = true;
       description = "Allow guest accounts. `true` fails the policy check unless `justification.allowGuestUsers` is set.";
-    };
+    });
 
-    allowOpenSignup = mkOption {
+    allowOpenSignup = withMeta {
+      sets = [ { setting = "TeamSettings.EnableOpenServer"; } ];
+      answers = [ "open-signup-disabled" ];
+    } (mkOption {
       type = types.bool;
       default = false;
       defaultText = literalExpression "false";
       example = true;
       description = "Allow self-registration without an invitation. `true` fails unless justified.";
-    };
+    });
 
-    airGapped = mkOption {
+    airGapped = withMeta { answers = [ "security-update-check-off" ]; } (mkOption {
       type = types.bool;
       default = true;
       defaultText = literalExpression "true";
       example = false;
       description = "The site has no egress to the Internet: every outbound call to vendor services must be off.";
-    };
+    });
 
-    replicas = mkOption {
+    replicas = withMeta { sets = [ { setting = "ClusterSettings.Enable"; greaterThan = 1; } ]; } (mkOption {
       type = types.ints.positive;
       default = 1;
       defaultText = literalExpression "1";
       example = 3;
       description = "Number of Mattermost application nodes. More than one needs shared file storage (S3 or NFS) and a licence with clustering.";
-    };
+    });
 
     justification = mkOption {
       type = types.attrsOf (
@@ -166,7 +194,7 @@ in
     };
 
     license = {
-      edition = mkOption {
+      edition = withMeta { answers = [ "licence-sso" ]; } (mkOption {
         type = types.enum [
           "enterprise-advanced"
           "enterprise"
@@ -178,10 +206,17 @@ in
         defaultText = literalExpression ''"enterprise"'';
         example = "team";
         description = "Licensed edition. `team` means no licence: settings only a licence honours are reported as ineffective.";
-      };
+      });
       file = smTypes.mkFileOption {
         default = "/run/secrets/mattermost/license";
         what = "the Mattermost licence";
+        # The server reads the licence from a file: it gets the credential's path.
+        secret = {
+          setting = "ServiceSettings.LicenseFileLocation";
+          credential = "license";
+          pathOnly = true;
+          when = [ { option = "license.edition"; notIn = [ "team" ]; } ];
+        };
       };
       kubernetesSecret = smTypes.mkKubernetesSecretOption {
         name = "mattermost-license";
@@ -191,27 +226,33 @@ in
     };
 
     classificationBanner = {
-      text = mkOption {
+      text = withMeta {
+        sets = [
+          { setting = "AnnouncementSettings.EnableBanner"; notNull = true; }
+          { setting = "AnnouncementSettings.BannerText"; skipNull = true; }
+        ];
+        answers = [ "classification-banner" ];
+      } (mkOption {
         type = types.nullOr types.str;
         default = null;
         defaultText = literalExpression "null";
         example = "UNCLASSIFIED//FOR OFFICIAL USE ONLY - authorised use only, monitored";
         description = "Classification / system-use banner shown on every page. Unset leaves an advisory finding (AC-8).";
-      };
-      color = mkOption {
+      });
+      color = withMeta { sets = [ { setting = "AnnouncementSettings.BannerColor"; } ]; } (mkOption {
         type = types.strMatching "#[0-9a-fA-F]{6}";
         default = "#007a33";
         defaultText = literalExpression ''"#007a33"'';
         example = "#502b85";
         description = "Banner background colour.";
-      };
-      textColor = mkOption {
+      });
+      textColor = withMeta { sets = [ { setting = "AnnouncementSettings.BannerTextColor"; } ]; } (mkOption {
         type = types.strMatching "#[0-9a-fA-F]{6}";
         default = "#ffffff";
         defaultText = literalExpression ''"#ffffff"'';
         example = "#000000";
         description = "Banner text colour.";
-      };
+      });
     };
 
     kubernetes = {

@@ -2,10 +2,11 @@
 let
   inherit (lib) mkOption types literalExpression;
   smTypes = import ../types.nix { inherit lib; };
+  inherit (smTypes) withMeta;
 in
 {
   options.services.secureMattermost.database = {
-    host = mkOption {
+    host = withMeta { sets = [ { setting = "SqlSettings.DriverName"; constant = "postgres"; } ]; } (mkOption {
       # Spliced into the connection URL: a host name (RFC 1123 labels, dot
       # separated; an IPv4 address is one too) or a bracketed IPv6 literal,
       # so that nothing can add a path, parameters or credentials to it.
@@ -14,7 +15,7 @@ in
       defaultText = literalExpression ''"mattermost-postgresql"'';
       example = "db.example.internal";
       description = "PostgreSQL host: a host name (a Kubernetes Service name by default), an IPv4 address or a bracketed IPv6 literal such as `[fd00::5]`. TLS certificate checks are made against this name.";
-    };
+    });
     port = mkOption {
       type = types.port;
       default = 5432;
@@ -39,13 +40,23 @@ in
     passwordFile = smTypes.mkFileOption {
       default = "/run/secrets/mattermost/database-password";
       what = "the database password";
+      # Bare metal: `launch` puts the percent-encoded password into the DSN.
+      secret = {
+        setting = "SqlSettings.DataSource";
+        credential = "database-password";
+        computed = "dataSourceWithPassword";
+        encode = true;
+      };
     };
     kubernetesSecret = smTypes.mkKubernetesSecretOption {
       name = "mattermost-database";
       key = "DB_CONNECTION_STRING";
       what = "the complete PostgreSQL connection string, password included (e.g. synced from Vault by External Secrets)";
     };
-    sslMode = mkOption {
+    sslMode = withMeta {
+      sets = [ { setting = "SqlSettings.DataSource"; computed = "dataSource"; } ];
+      answers = [ "database-tls-verify-full" ];
+    } (mkOption {
       type = types.enum [
         "disable"
         "allow"
@@ -58,7 +69,7 @@ in
       defaultText = literalExpression ''"verify-full"'';
       example = "verify-ca";
       description = "libpq `sslmode`. Anything weaker than `verify-full` fails the policy check unless justified.";
-    };
+    });
     caFile = mkOption {
       type = types.nullOr smTypes.absolutePathString;
       default = null;

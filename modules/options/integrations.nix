@@ -2,25 +2,45 @@
 let
   inherit (lib) mkOption types literalExpression;
   smTypes = import ../types.nix { inherit lib; };
+  inherit (smTypes) withMeta optionSet;
+  mail = optionSet "smtp.server";
 in
 {
   options.services.secureMattermost = {
     smtp = {
-      server = mkOption {
+      server = withMeta {
+        sets = [
+          { setting = "EmailSettings.SendEmailNotifications"; notNull = true; }
+          { setting = "EmailSettings.SMTPServer"; skipNull = true; }
+        ];
+      } (mkOption {
         type = types.nullOr types.str;
         default = null;
         defaultText = literalExpression "null";
         example = "smtp.example.com";
         description = "Mail relay. Unset disables email notifications.";
-      };
-      port = mkOption {
+      });
+      port = withMeta { sets = [ { setting = "EmailSettings.SMTPPort"; toString = true; when = [ mail ]; } ]; } (mkOption {
         type = types.port;
         default = 587;
         defaultText = literalExpression "587";
         example = 465;
         description = "Mail relay port.";
-      };
-      connectionSecurity = mkOption {
+      });
+      connectionSecurity = withMeta {
+        sets = [
+          {
+            setting = "EmailSettings.ConnectionSecurity";
+            map = {
+              none = "";
+              STARTTLS = "STARTTLS";
+              TLS = "TLS";
+            };
+            when = [ mail ];
+          }
+        ];
+        answers = [ "smtp-tls" ];
+      } (mkOption {
         type = types.enum [
           "STARTTLS"
           "TLS"
@@ -30,14 +50,19 @@ in
         defaultText = literalExpression ''"STARTTLS"'';
         example = "TLS";
         description = "Transport security to the relay; `none` fails the policy check unless justified.";
-      };
-      username = mkOption {
+      });
+      username = withMeta {
+        sets = [
+          { setting = "EmailSettings.EnableSMTPAuth"; notNull = true; when = [ mail ]; }
+          { setting = "EmailSettings.SMTPUsername"; skipNull = true; when = [ mail ]; }
+        ];
+      } (mkOption {
         type = types.nullOr types.str;
         default = null;
         defaultText = literalExpression "null";
         example = "mattermost";
         description = "Relay account (not a secret).";
-      };
+      });
     }
     // smTypes.mkSecretSourceOptions {
       fileOption = "passwordFile";
@@ -45,14 +70,25 @@ in
       kubernetesName = "mattermost-smtp";
       kubernetesKey = "password";
       what = "the SMTP relay password";
+      secret = {
+        setting = "EmailSettings.SMTPPassword";
+        credential = "smtp-password";
+        when = [ mail (optionSet "smtp.username") ];
+      };
     };
 
-    pushNotifications.server = mkOption {
+    pushNotifications.server = withMeta {
+      sets = [
+        { setting = "EmailSettings.SendPushNotifications"; notNull = true; }
+        { setting = "EmailSettings.PushNotificationServer"; nullAs = ""; }
+      ];
+      answers = [ "push-proxy-inside-boundary" ];
+    } (mkOption {
       type = types.nullOr types.str;
       default = null;
       defaultText = literalExpression "null";
       example = "https://push.example.internal";
       description = "Self-hosted push proxy inside the boundary. Unset turns push notifications off.";
-    };
+    });
   };
 }

@@ -2,10 +2,24 @@
 let
   inherit (lib) mkOption types literalExpression;
   smTypes = import ../types.nix { inherit lib; };
+  inherit (smTypes) withMeta;
+  s3 = smTypes.optionIs "fileStorage.driver" "s3";
+  onS3 = setting: withMeta { sets = [ { inherit setting; when = [ s3 ]; } ]; };
 in
 {
   options.services.secureMattermost.fileStorage = {
-    driver = mkOption {
+    driver = withMeta {
+      sets = [
+        {
+          setting = "FileSettings.DriverName";
+          map = {
+            s3 = "amazons3";
+            nfs = "local";
+            local = "local";
+          };
+        }
+      ];
+    } (mkOption {
       type = types.enum [
         "s3"
         "nfs"
@@ -19,14 +33,16 @@ in
         local driver on a shared mount) or `local` (a node-local directory, which
         cannot serve more than one replica).
       '';
-    };
-    directory = mkOption {
+    });
+    directory = withMeta {
+      sets = [ { setting = "FileSettings.Directory"; when = [ { option = "fileStorage.driver"; "in" = [ "nfs" "local" ]; } ]; } ];
+    } (mkOption {
       type = smTypes.absolutePathString;
       default = "/var/lib/mattermost/data";
       defaultText = literalExpression ''"/var/lib/mattermost/data"'';
       example = "/srv/mattermost-nfs/data";
       description = "Directory for the `local` and `nfs` drivers.";
-    };
+    });
     volumeClaimName = mkOption {
       type = types.str;
       default = "mattermost-files";
@@ -35,34 +51,44 @@ in
       description = "Existing PersistentVolumeClaim (in the release namespace) holding the shared `directory` when `driver` is `nfs` in Kubernetes mode. Unused otherwise.";
     };
     s3 = {
-      endpoint = mkOption {
+      endpoint = onS3 "FileSettings.AmazonS3Endpoint" (mkOption {
         type = types.str;
         default = "s3.amazonaws.com";
         defaultText = literalExpression ''"s3.amazonaws.com"'';
         example = "minio.storage.svc:9000";
         description = "S3 endpoint host[:port].";
-      };
-      bucket = mkOption {
+      });
+      bucket = onS3 "FileSettings.AmazonS3Bucket" (mkOption {
         type = types.str;
         default = "mattermost";
         defaultText = literalExpression ''"mattermost"'';
         example = "chat-files";
         description = "Bucket name.";
-      };
-      region = mkOption {
+      });
+      region = onS3 "FileSettings.AmazonS3Region" (mkOption {
         type = types.str;
         default = "us-east-1";
         defaultText = literalExpression ''"us-east-1"'';
         example = "us-gov-west-1";
         description = "Bucket region.";
-      };
+      });
       accessKeyIdFile = smTypes.mkFileOption {
         default = "/run/secrets/mattermost/s3-access-key-id";
         what = "the S3 access key id";
+        secret = {
+          setting = "FileSettings.AmazonS3AccessKeyId";
+          credential = "s3-access-key-id";
+          when = [ s3 ];
+        };
       };
       secretAccessKeyFile = smTypes.mkFileOption {
         default = "/run/secrets/mattermost/s3-secret-access-key";
         what = "the S3 secret access key";
+        secret = {
+          setting = "FileSettings.AmazonS3SecretAccessKey";
+          credential = "s3-secret-access-key";
+          when = [ s3 ];
+        };
       };
       kubernetesSecret = mkOption {
         type = smTypes.closedSubmodule {

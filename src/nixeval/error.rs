@@ -40,6 +40,10 @@ pub enum ErrorKind {
     MissingValue,
     /// A value given to a secret trap option (`catalog secrets.literalRule`).
     LiteralSecret,
+    /// The evaluated document would nest deeper than
+    /// [`crate::limits::MAX_NESTING`] levels (the limit every input path
+    /// shares); refused before anything recurses that deep.
+    TooDeep,
     /// Credential-looking strings or secret-named settings (`settingRule`/`valueRule`).
     SecretInValue,
     /// A bug in the evaluator (it panicked); never expected.
@@ -60,6 +64,7 @@ impl ErrorKind {
             ErrorKind::Conflict => "secure_mattermost::nixeval::conflict",
             ErrorKind::MissingValue => "secure_mattermost::nixeval::missing_value",
             ErrorKind::LiteralSecret => "secure_mattermost::nixeval::literal_secret",
+            ErrorKind::TooDeep => "secure_mattermost::nixeval::too_deep",
             ErrorKind::SecretInValue => "secure_mattermost::nixeval::secret_in_value",
             ErrorKind::Internal => "secure_mattermost::nixeval::internal",
         }
@@ -124,6 +129,13 @@ impl NixEvalError {
         &self.0.message
     }
 
+    /// Whether reading a declaration file failed (missing, a directory,
+    /// unreadable): the CLI's I/O class (exit 3), like an unreadable
+    /// `--input`. Every other error is about the declaration itself.
+    pub fn is_io(&self) -> bool {
+        self.0.kind == ErrorKind::Io
+    }
+
     pub(crate) fn internal() -> Self {
         NixEvalError(Box::new(Public {
             kind: ErrorKind::Internal,
@@ -140,7 +152,7 @@ impl NixEvalError {
     pub(crate) fn io(path: &std::path::Path, err: &std::io::Error) -> Self {
         NixEvalError(Box::new(Public {
             kind: ErrorKind::Io,
-            message: format!("cannot read {}: {err}", path.display()),
+            message: io_message(path, err),
             option: None,
             rule: None,
             label: None,
@@ -149,6 +161,16 @@ impl NixEvalError {
             source: None,
         }))
     }
+}
+
+/// "cannot read FILE: CAUSE", the cause as the OS reports it (`is a
+/// directory`, `No such file or directory`, `Permission denied`).
+pub(crate) fn io_message(path: &std::path::Path, err: &std::io::Error) -> String {
+    let cause = match err.kind() {
+        std::io::ErrorKind::IsADirectory => "is a directory".to_string(),
+        _ => err.to_string(),
+    };
+    format!("cannot read {}: {cause}", path.display())
 }
 
 impl fmt::Display for NixEvalError {
@@ -184,8 +206,9 @@ impl Diagnostic for NixEvalError {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let loc = self.0.location.as_ref()?;
-        self.0.source.as_ref()?;
-        let span = SourceSpan::new(loc.offset.into(), loc.len);
+        let source = self.0.source.as_ref()?;
+        let len = source.inner().shown_len(loc.offset, loc.len);
+        let span = SourceSpan::new(loc.offset.into(), len);
         Some(Box::new(std::iter::once(
             LabeledSpan::new_primary_with_span(self.0.label.clone(), span),
         )))
@@ -197,6 +220,31 @@ impl Diagnostic for NixEvalError {
 /// credential-looking string literals masked.
 #[derive(Debug, Clone)]
 pub struct Snippet(String);
+
+/// Lines longer than this many characters are shown as a window around the
+/// labelled span: a minified one-line file would otherwise be printed whole,
+/// and miette cannot draw a label past column 65,535 at all.
+const MAX_SHOWN_LINE: usize = 160;
+/// Characters shown on either side of the span in such a window.
+const WINDOW_MARGIN: usize = 60;
+
+impl Snippet {
+    /// The length to underline: a span whose first line is very long (a
+    /// minified file) is underlined for its first few characters only.
+    fn shown_len(&self, offset: usize, len: usize) -> usize {
+        let Some(piece) = self.0.get(offset..offset.saturating_add(len)) else {
+            return len;
+        };
+        let first_line = piece.split('\n').next().unwrap_or("");
+        if first_line.chars().count() <= MAX_SHOWN_LINE {
+            return len;
+        }
+        first_line
+            .char_indices()
+            .nth(WINDOW_MARGIN)
+            .map_or(len, |(i, _)| i)
+    }
+}
 
 impl SourceCode for Snippet {
     fn read_span<'a>(
@@ -222,14 +270,34 @@ impl SourceCode for Snippet {
         };
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let line_end = after.find('\n').map_or(text.len(), |i| end + i);
-        let data = &text.as_bytes()[line_start..line_end];
+        // A very long first or last line is cut to a window around the span,
+        // on character boundaries.
+        let head = &text[line_start..start];
+        let window_start = if head.chars().count() > MAX_SHOWN_LINE {
+            head.char_indices()
+                .rev()
+                .nth(WINDOW_MARGIN - 1)
+                .map_or(line_start, |(i, _)| line_start + i)
+        } else {
+            line_start
+        };
+        let tail = &text[end..line_end];
+        let window_end = if tail.chars().count() > MAX_SHOWN_LINE {
+            tail.char_indices()
+                .nth(WINDOW_MARGIN)
+                .map_or(line_end, |(i, _)| end + i)
+        } else {
+            line_end
+        };
+        let data = &text.as_bytes()[window_start..window_end];
         let line = before.matches('\n').count();
+        let column = text[line_start..window_start].chars().count();
         let line_count = data.iter().filter(|b| **b == b'\n').count() + 1;
         Ok(Box::new(MietteSpanContents::new(
             data,
-            SourceSpan::new(line_start.into(), line_end - line_start),
+            SourceSpan::new(window_start.into(), window_end - window_start),
             line,
-            0,
+            column,
             line_count,
         )))
     }

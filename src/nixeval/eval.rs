@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use super::ast::*;
-use super::error::{Error, ErrorKind, Result};
+use super::error::{io_message, Error, ErrorKind, Result};
 use super::lower::canonicalize_lexically;
 use super::modules::ModuleSystem;
 use super::prims;
 use super::schema::Schema;
 use super::secrets::Secrets;
-use super::source::{SourceMap, Span};
+use super::source::{ReadError, SourceMap, Span};
 use super::value::*;
 
 /// Deeper evaluation is refused rather than risking the stack.
@@ -780,12 +780,37 @@ impl Eval {
         if let Some(t) = self.files.get(path) {
             return Ok(t.clone());
         }
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
+        let text = match super::source::read_source(path) {
+            Ok(text) => text,
+            Err(ReadError::Io(e)) => {
+                return Err(Error::new(ErrorKind::Io, io_message(path, &e)));
+            }
+            Err(ReadError::TooLarge) => {
+                return Err(Error::unsupported(format!(
+                    "a declaration file larger than {} MiB ({})",
+                    super::source::MAX_SOURCE_BYTES / (1024 * 1024),
+                    path.display()
+                )));
+            }
+            Err(ReadError::NotUtf8 { lossy, offset }) => {
+                // No snippet: the line may hold a secret in another encoding.
+                let file = self.sources.add(path.to_path_buf(), lossy);
+                let at = u32::try_from(offset).unwrap_or(u32::MAX);
+                return Err(Error::new(
+                    ErrorKind::Parse,
+                    format!(
+                        "{} is not valid UTF-8: invalid byte sequence at byte offset {offset}",
+                        path.display()
+                    ),
+                )
+                .without_source()
+                .at(Some(Span {
+                    file,
+                    start: at,
+                    end: at.saturating_add(1),
+                })));
+            }
+        };
         let file = self.sources.add(path.to_path_buf(), text);
         let dir = path
             .parent()

@@ -42,7 +42,8 @@ pub(crate) struct ModuleSystem {
 
 /// Where a module comes from, while collecting imports.
 enum Source {
-    File(PathBuf),
+    /// A file, and where it is imported (`None` for the declaration itself).
+    File(PathBuf, Option<Span>),
     Inline(Thunk),
 }
 
@@ -125,7 +126,7 @@ impl Eval {
     fn collect_modules(&mut self, sys: &Rc<ModuleSystem>, root: &Path) -> Result<Vec<ModuleDef>> {
         let mut queue: VecDeque<(Source, Rc<str>, String, usize)> = VecDeque::new();
         queue.push_back((
-            Source::File(root.to_path_buf()),
+            Source::File(root.to_path_buf(), None),
             Rc::from(""),
             String::new(),
             1,
@@ -158,9 +159,17 @@ impl Eval {
         n: usize,
     ) -> Result<Loaded> {
         let (key, file, thunk) = match source {
-            Source::File(path) => {
+            Source::File(path, imported_at) => {
                 let name: Rc<str> = Rc::from(path.display().to_string());
-                let t = self.import_file(&path)?;
+                // Like `import`, an imported directory means its default.nix
+                // (the module keeps the directory's name, as in lib). The
+                // declaration given to the evaluator must be a file.
+                let file = if imported_at.is_some() && path.is_dir() {
+                    path.join("default.nix")
+                } else {
+                    path
+                };
+                let t = self.import_file(&file).map_err(|e| e.at(imported_at))?;
                 (name.to_string(), name, t)
             }
             Source::Inline(t) => (format!("{parent_key}:anon-{n}"), parent_file.clone(), t),
@@ -276,7 +285,7 @@ impl Eval {
             };
             for item in items.iter() {
                 match self.force(item)? {
-                    Value::Path(p) => imports.push(Source::File(p.to_path_buf())),
+                    Value::Path(p) => imports.push(Source::File(p.to_path_buf(), item.span())),
                     Value::Attrs(_) | Value::Lambda(_) | Value::Prim(_) => imports.push(Source::Inline(item.clone())),
                     Value::List(_) => {
                         return Err(Error::new(

@@ -107,3 +107,48 @@ impl SourceMap {
         self.files.get_mut(id.0 as usize)
     }
 }
+
+/// Declaration files larger than this are refused unread (a deployment
+/// declaration is a few kilobytes; this keeps `--config /dev/zero` from
+/// exhausting memory).
+pub(crate) const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why a declaration file could not be taken as text.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The file could not be read at all (missing, a directory, no permission).
+    Io(std::io::Error),
+    /// Read, but larger than [`MAX_SOURCE_BYTES`].
+    TooLarge,
+    /// Read, but not UTF-8: the text up to and including the bad bytes
+    /// (replaced), and the byte offset of the first invalid sequence.
+    NotUtf8 { lossy: String, offset: usize },
+}
+
+/// Reads a declaration file as text, telling a missing file, a directory, an
+/// oversized file and invalid UTF-8 apart.
+pub(crate) fn read_source(path: &std::path::Path) -> Result<String, ReadError> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
+    if meta.is_dir() {
+        return Err(ReadError::Io(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        ReadError::NotUtf8 {
+            lossy: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            offset,
+        }
+    })
+}

@@ -140,7 +140,7 @@ const CHART_SETS: &[&str] = &[
 pub fn image_tag(d: &Deployment) -> String {
     match &d.mattermost.image_digest {
         Some(digest) => format!("{}@{digest}", d.mattermost.version),
-        None => d.mattermost.version.clone(),
+        None => d.mattermost.version.to_string(),
     }
 }
 

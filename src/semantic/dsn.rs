@@ -81,8 +81,10 @@ pub fn postgres_tls_with_env(dsn: &str, env: &dyn Fn(&str) -> Option<String>) ->
 /// `pass%77ord`, and any of its repeated values), or `password=` in
 /// key/value text (spaces around `=`, quoted), including occurrences a later
 /// one overrides. Never returns the password. Text lib/pq cannot parse
-/// counts if it mentions `password` (after lenient percent-decoding, any
-/// case) or has `user:password@` in a URL authority.
+/// counts if what parsed before the error had one, if a URL authority has
+/// `user:password@`, or if (after lenient percent-decoding, any case)
+/// `password` is followed by `=` and a value; a mere mention of the word
+/// does not count (this is called on every string setting).
 pub fn postgres_password(dsn: &str) -> bool {
     let has = |pairs: &[(String, String)]| pairs.iter().any(|(k, v)| k == "password" && !v.is_empty());
     let mut pairs = Vec::new();
@@ -115,14 +117,27 @@ pub fn postgres_effective_password(dsn: &str) -> Result<bool, String> {
 }
 
 fn looks_like_password(dsn: &str) -> bool {
-    let decoded = lenient_unescape(dsn).to_ascii_lowercase();
-    if decoded.contains("password") {
-        return true;
-    }
     // scheme://user:secret@host...
-    dsn.split_once("://").is_some_and(|(_, rest)| {
+    let userinfo = dsn.split_once("://").is_some_and(|(_, rest)| {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.split_once(':').is_some_and(|(_, pw)| !pw.is_empty()))
+    });
+    userinfo || password_assignment(&lenient_unescape(dsn))
+}
+
+/// `password` (any ASCII case), optional white space, `=`, optional white
+/// space, then a value: a non-separator character or a non-empty quote.
+fn password_assignment(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.match_indices("password").any(|(i, w)| {
+        let rest = lower[i + w.len()..].trim_start();
+        let Some(value) = rest.strip_prefix('=') else { return false };
+        let mut chars = value.trim_start().chars();
+        match chars.next() {
+            None => false,
+            Some('\'') => chars.next().is_some_and(|c| c != '\''),
+            Some(c) => !c.is_whitespace() && c != '&' && c != '#',
+        }
     })
 }
 
@@ -272,7 +287,12 @@ fn tls_of(o: &Opts) -> Result<PgTls, String> {
     if mode == "verify-full" && server_name.is_empty() {
         return Err("verify-full with an empty host cannot verify anything (Go's TLS refuses)".into());
     }
-    let verifies_host = mode == "verify-full" || (verify_ca_only && !hostname_in_sni(server_name).is_empty());
+    let expected = if mode == "verify-full" { server_name } else { hostname_in_sni(server_name) };
+    let verifies_host = mode == "verify-full" || (verify_ca_only && !expected.is_empty());
+    if verifies_host && !expected.is_ascii() {
+        // Certificate names are ASCII: no certificate can match this host.
+        return Err("the host name cannot match any certificate (not ASCII)".into());
+    }
     Ok(PgTls {
         sslmode: mode.into(),
         requests_tls: true,
@@ -473,7 +493,7 @@ fn unescape(s: &[u8], mode: Mode) -> Result<Vec<u8>, String> {
                 }
                 if mode == Mode::Zone {
                     let v = unhex(s[i + 1]) << 4 | unhex(s[i + 2]);
-                    if !pct25 && v != b' ' && !(v >= 0x80 || host_byte_ok(v)) {
+                    if !pct25 && v != b' ' && !host_byte_ok(v) {
                         return bad();
                     }
                 }
@@ -769,10 +789,21 @@ mod tests {
             "postgres://h/mm?x%3D1%20password=pw",
             "postgres://u:pw@h:bad/mm",
             "host='unterminated password=pw",
+            "host=h password=pw sslmode",
+            "postgres://h:bad/mm?pass%77ord=pw",
         ] {
             assert!(postgres_password(dsn), "{dsn}");
         }
-        for dsn in ["postgres://u@h/mm", "postgres://u:@h/mm", "host=h user=u", "host=h password=", "PASSWORD=x"] {
+        for dsn in [
+            "postgres://u@h/mm",
+            "postgres://u:@h/mm",
+            "host=h user=u",
+            "host=h password=",
+            "PASSWORD=x",
+            "Forgot your password? Ask the admin.",
+            "password= ",
+            "postgres://h:bad/mm?password=&x=1",
+        ] {
             assert!(!postgres_password(dsn), "{dsn}");
         }
         assert_eq!(postgres_effective_password("password=pw password="), Ok(false));

@@ -1,0 +1,6 @@
+//! The evidence issue's commands: `audit` (configurations made elsewhere),
+//! `lint` (secrets in Nix sources), `scan` (SBOM and vulnerabilities) and
+//! `verify-evidence` (the signed bundle).
+
+pub mod scan;
+pub mod verify;

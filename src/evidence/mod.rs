@@ -1,0 +1,258 @@
+//! The ATO evidence bundle written beside the artifacts by `render`: a
+//! printable report (report.md, report.html), OSCAL component definition,
+//! system security plan and POA&M, and, when a scan was asked for, SBOMs and
+//! vulnerability findings; optionally a signed checksum manifest. Every file
+//! is a function of the checked declaration, the catalog and the scan input,
+//! so the same input gives the same bytes.
+
+pub mod diag;
+pub mod html;
+pub mod oscal_common;
+pub mod oscal_component;
+pub mod poam;
+pub mod report;
+pub mod sbom;
+pub mod semver;
+pub mod sign;
+pub mod ssp;
+pub mod vulns;
+
+use std::path::PathBuf;
+
+use clap::Args;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{Catalog, CATALOG_JSON};
+use crate::dates::Date;
+use crate::document::{Deployment, Document, Mode};
+use crate::error::Error;
+use crate::policy::{Outcome, Report, RuleResult};
+
+/// Flags `render` takes for the evidence bundle.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EvidenceArgs {
+    /// Mattermost server binary to inventory (SBOM) and scan; needs --vuln-db.
+    #[arg(long, value_name = "PATH", requires = "vuln_db")]
+    pub scan_binary: Option<PathBuf>,
+    /// Local OSV database (a directory of <ID>.json entries, as govulncheck's `-db file://` reads); needs --scan-binary.
+    #[arg(long, value_name = "DIR", requires = "scan_binary")]
+    pub vuln_db: Option<PathBuf>,
+    /// Vulnerability waivers: a JSON object from vulnerability id (GO-…) to a justification record.
+    #[arg(long, value_name = "FILE")]
+    pub vuln_waivers: Option<PathBuf>,
+    /// OpenSSH private key that signs the evidence manifest (evidence-manifest.sha256 + .sig).
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+}
+
+/// What the evidence says about where it came from.
+pub struct Provenance {
+    pub helper_version: &'static str,
+    pub catalog_version: u32,
+    pub catalog_sha256: String,
+    /// SHA-256 of the validated declaration (its JSON as the helper read it).
+    pub input_sha256: String,
+    pub policy_date: String,
+    pub mattermost_version: String,
+}
+
+/// Everything one evidence file is made from.
+pub struct Context<'a> {
+    pub report: &'a Report,
+    pub deployment: &'a Deployment,
+    pub provenance: Provenance,
+    pub scan: Option<&'a vulns::Scan>,
+}
+
+impl Context<'_> {
+    pub fn mode(&self) -> &'static str {
+        match self.deployment.mode {
+            Mode::Kubernetes => "kubernetes",
+            Mode::Baremetal => "baremetal",
+        }
+    }
+    /// Results with a justification attached, in catalog order.
+    pub fn waivers(&self) -> impl Iterator<Item = &RuleResult> {
+        self.report.results.iter().filter(|r| r.justification.is_some())
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The word the report uses for an outcome.
+pub fn outcome_word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::NotApplicable => "n/a",
+        Outcome::Advisory => "advisory",
+        Outcome::Waived => "waived",
+        Outcome::Fail => "fail",
+        Outcome::IneffectiveWithoutLicence => "fail (no licence)",
+    }
+}
+
+/// The outcome as outcomes.json spells it (`not-applicable`, ...).
+pub fn outcome_token(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::NotApplicable => "not-applicable",
+        Outcome::Advisory => "advisory",
+        Outcome::Waived => "waived",
+        Outcome::Fail => "fail",
+        Outcome::IneffectiveWithoutLicence => "ineffective-without-licence",
+    }
+}
+
+/// SP 800-53 rev5 family names by identifier prefix.
+pub fn family_name(prefix: &str) -> &'static str {
+    match prefix {
+        "ac" => "Access Control",
+        "at" => "Awareness and Training",
+        "au" => "Audit and Accountability",
+        "ca" => "Assessment, Authorization, and Monitoring",
+        "cm" => "Configuration Management",
+        "cp" => "Contingency Planning",
+        "ia" => "Identification and Authentication",
+        "ir" => "Incident Response",
+        "ma" => "Maintenance",
+        "mp" => "Media Protection",
+        "pe" => "Physical and Environmental Protection",
+        "pl" => "Planning",
+        "pm" => "Program Management",
+        "ps" => "Personnel Security",
+        "pt" => "PII Processing and Transparency",
+        "ra" => "Risk Assessment",
+        "sa" => "System and Services Acquisition",
+        "sc" => "System and Communications Protection",
+        "si" => "System and Information Integrity",
+        "sr" => "Supply Chain Risk Management",
+        _ => "Other",
+    }
+}
+
+/// `ac-2.1` → `ac`.
+pub fn family_of(control: &str) -> &str {
+    control.split(['-', '.']).next().unwrap_or(control)
+}
+
+/// Catalog control ids (lower case, `ac-2.1`) grouped by family, sorted by
+/// family then control number; each with the rules mapped to it in catalog order.
+pub fn controls_by_family(catalog: &Catalog) -> Vec<(String, Vec<(String, Vec<&crate::catalog::Rule>)>)> {
+    let mut controls: Vec<String> = catalog.rules.iter().flat_map(|r| r.controls.iter().cloned()).collect();
+    controls.sort_by_key(|c| control_sort_key(c));
+    controls.dedup();
+    let mut out: Vec<(String, Vec<(String, Vec<&crate::catalog::Rule>)>)> = Vec::new();
+    for c in controls {
+        let fam = family_of(&c).to_string();
+        let rules: Vec<_> = catalog.rules.iter().filter(|r| r.controls.contains(&c)).collect();
+        match out.last_mut() {
+            Some((f, list)) if *f == fam => list.push((c, rules)),
+            _ => out.push((fam, vec![(c, rules)])),
+        }
+    }
+    out
+}
+
+/// `sc-8.1` → ("sc", 8, 1), so SC-8 sorts before SC-12 and SC-8(1) after SC-8.
+pub fn control_sort_key(c: &str) -> (String, u32, u32) {
+    let fam = family_of(c).to_string();
+    let rest = c.split_once('-').map(|(_, r)| r).unwrap_or("");
+    let (base, enh) = rest.split_once('.').unwrap_or((rest, "0"));
+    (fam, base.parse().unwrap_or(0), enh.parse().unwrap_or(0))
+}
+
+/// A found value as `path = value`, compact JSON. Values come from
+/// outcomes (`found`), already redacted for secret settings and DSNs.
+pub fn evidence_lines(r: &RuleResult) -> Vec<String> {
+    match &r.found {
+        serde_json::Value::Object(m) => m.iter().map(|(k, v)| format!("{k} = {}", compact(v))).collect(),
+        _ => vec![],
+    }
+}
+
+pub fn compact(v: &serde_json::Value) -> String {
+    let s = serde_json::to_string(v).unwrap_or_default();
+    if s.chars().count() > 200 {
+        let cut: String = s.chars().take(200).collect();
+        format!("{cut}… ({} characters)", s.chars().count())
+    } else {
+        s
+    }
+}
+
+/// The evidence files of a checked declaration; `scan` is run by the caller.
+pub fn files(ctx: &Context) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("report.md".to_string(), report::markdown(ctx)),
+        ("report.html".to_string(), html::render(ctx)),
+        ("component-definition.oscal.json".to_string(), oscal_component::render(ctx)),
+        ("system-security-plan.oscal.json".to_string(), ssp::render(ctx)),
+    ];
+    if let Some(poam) = poam::render_opt(ctx) {
+        out.push(("poam.oscal.json".to_string(), poam));
+    }
+    if let Some(scan) = ctx.scan {
+        out.push(("sbom-mattermost.cdx.json".to_string(), scan.sbom_text.clone()));
+        out.push(("sbom-secure-mattermost.cdx.json".to_string(), sbom::helper_sbom()));
+        out.push(("vulnerabilities.json".to_string(), scan.to_json()));
+    }
+    out
+}
+
+/// The whole evidence step of `render`: provenance, the optional scan (an
+/// unwaived vulnerability in the server fails the render), the evidence
+/// files, and the optional signed manifest over every file of the bundle.
+pub fn extend_render(
+    files_so_far: &mut Vec<(String, String)>,
+    doc: &Document,
+    report: &Report,
+    today: Date,
+    args: &EvidenceArgs,
+) -> Result<(), Error> {
+    let d = &doc.secure_mattermost;
+    let scan = match (&args.scan_binary, &args.vuln_db) {
+        (Some(bin), Some(db)) => {
+            let waivers = vulns::load_waivers(args.vuln_waivers.as_deref())?;
+            let scan = vulns::scan(bin, db, &waivers, today, d.policy.max_waiver_days)?;
+            for line in scan.stderr_lines() {
+                crate::output::stderr(&line);
+            }
+            let failing = scan.failing();
+            if failing > 0 {
+                return Err(Error::PolicyFailed { failed: failing });
+            }
+            Some(scan)
+        }
+        _ => {
+            if args.vuln_waivers.is_some() {
+                return Err(Error::Usage { detail: "--vuln-waivers needs --scan-binary and --vuln-db".into() });
+            }
+            None
+        }
+    };
+    let ctx = Context {
+        report,
+        deployment: d,
+        provenance: provenance(doc, today),
+        scan: scan.as_ref(),
+    };
+    files_so_far.extend(files(&ctx));
+    if let Some(key) = &args.sign_key {
+        sign::sign_bundle(files_so_far, key)?;
+    }
+    Ok(())
+}
+
+pub fn provenance(doc: &Document, today: Date) -> Provenance {
+    let catalog = Catalog::load();
+    Provenance {
+        helper_version: env!("CARGO_PKG_VERSION"),
+        catalog_version: catalog.catalog_version,
+        catalog_sha256: sha256_hex(CATALOG_JSON.as_bytes()),
+        input_sha256: sha256_hex(&serde_json::to_vec(doc).unwrap_or_default()),
+        policy_date: today.to_string(),
+        mattermost_version: crate::defaults::pin().version,
+    }
+}

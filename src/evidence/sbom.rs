@@ -1,0 +1,251 @@
+//! SBOMs (CycloneDX JSON): the Mattermost server binary's Go modules, made
+//! by cyclonedx-gomod (binary mode) or syft, and this helper's own crates,
+//! generated from the Cargo.lock it was built with (compiled in).
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::error::Error;
+
+use super::diag::{bad_input, find_tool};
+
+const CARGO_LOCK: &str = include_str!("../../Cargo.lock");
+const CARGO_TOML: &str = include_str!("../../Cargo.toml");
+
+/// The server binary's SBOM and the name and version of the tool that made it.
+pub struct BinarySbom {
+    pub text: String,
+    pub tool: String,
+    pub doc: Value,
+}
+
+/// Runs cyclonedx-gomod (preferred: fast to build, deterministic with
+/// `-noserial -notimestamp`) or syft on the binary. `tool` names one
+/// explicitly (`cyclonedx-gomod` or `syft`, or a path to either).
+pub fn binary_sbom(bin: &Path, tool: Option<&Path>) -> Result<BinarySbom, Error> {
+    let chosen = match tool {
+        Some(t) => Some(t.to_path_buf()),
+        None => find_tool(None, "cyclonedx-gomod").or_else(|| find_tool(None, "syft")),
+    };
+    let Some(tool) = chosen else {
+        return Err(bad_input(
+            "no SBOM generator found (cyclonedx-gomod or syft)",
+            Some("install one: go install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0 (scripts/test.sh does), or pass --sbom-tool PATH"),
+        ));
+    };
+    let name = tool.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut cmd = Command::new(&tool);
+    if name.contains("syft") {
+        cmd.env("SYFT_CHECK_FOR_APP_UPDATE", "false").arg("scan").arg(format!("file:{}", bin.display())).args(["-o", "cyclonedx-json", "-q"]);
+    } else {
+        cmd.args(["bin", "-json", "-noserial", "-notimestamp", "-output", "-"]).arg(bin);
+    }
+    // Go's tools look things up in the module cache; never on the network.
+    cmd.env("GOPROXY", "off");
+    let out = cmd.output().map_err(|e| bad_input(format!("{}: cannot run: {e}", tool.display()), None))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(bad_input(
+            format!("{} failed on {}: {}", name, bin.display(), err.lines().last().unwrap_or("").trim()),
+            Some("the binary must be a Go executable with build information (go version -m)"),
+        ));
+    }
+    let mut doc: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| bad_input(format!("{name} wrote no CycloneDX JSON: {e}"), None))?;
+    // Same binary, same bytes: drop what differs from run to run.
+    if let Some(m) = doc.as_object_mut() {
+        m.remove("serialNumber");
+    }
+    if let Some(m) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("timestamp");
+    }
+    let version = doc["metadata"]["tools"]
+        .as_array()
+        .and_then(|t| t.first())
+        .or_else(|| doc["metadata"]["tools"]["components"].as_array().and_then(|t| t.first()))
+        .and_then(|t| t["version"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+    Ok(BinarySbom { text, tool: format!("{} {version}", if name.contains("syft") { "syft" } else { "cyclonedx-gomod" }), doc })
+}
+
+/// Go modules (path, version) named by the SBOM's `pkg:golang` purls,
+/// the main module included, sorted and without duplicates.
+pub fn go_modules(doc: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let main = std::iter::once(&doc["metadata"]["component"]);
+    for c in main.chain(doc["components"].as_array().into_iter().flatten()) {
+        if let Some((name, version)) = c["purl"].as_str().and_then(golang_purl) {
+            out.push((name, version));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `pkg:golang/github.com/a/b@v1.2.3?type=module#x` → ("github.com/a/b", "v1.2.3").
+pub fn golang_purl(purl: &str) -> Option<(String, String)> {
+    let rest = purl.strip_prefix("pkg:golang/")?;
+    let rest = rest.split(['?', '#']).next()?;
+    let (name, version) = rest.rsplit_once('@')?;
+    let name = name.replace("%40", "@");
+    (!name.is_empty() && !version.is_empty()).then(|| (name, version.to_string()))
+}
+
+struct LockPackage {
+    name: String,
+    version: String,
+    checksum: Option<String>,
+    source: Option<String>,
+    deps: Vec<String>,
+}
+
+fn unquote(s: &str) -> String {
+    s.trim().trim_end_matches(',').trim().trim_matches('"').to_string()
+}
+
+fn parse_lock(text: &str) -> Vec<LockPackage> {
+    let mut out: Vec<LockPackage> = Vec::new();
+    let mut in_deps = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t == "[[package]]" {
+            out.push(LockPackage { name: String::new(), version: String::new(), checksum: None, source: None, deps: vec![] });
+            in_deps = false;
+            continue;
+        }
+        let Some(p) = out.last_mut() else { continue };
+        if in_deps {
+            if t.starts_with(']') {
+                in_deps = false;
+            } else if !t.is_empty() {
+                p.deps.push(unquote(t));
+            }
+            continue;
+        }
+        if let Some((k, v)) = t.split_once(" = ") {
+            match k {
+                "name" => p.name = unquote(v),
+                "version" => p.version = unquote(v),
+                "checksum" => p.checksum = Some(unquote(v)),
+                "source" => p.source = Some(unquote(v)),
+                "dependencies" => {
+                    let v = v.trim();
+                    if v == "[" {
+                        in_deps = true;
+                    } else {
+                        p.deps.extend(v.trim_matches(['[', ']']).split(',').map(unquote).filter(|s| !s.is_empty()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Names in `[dependencies]` of Cargo.toml (runtime dependencies, not dev).
+fn runtime_dependencies(toml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in toml.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t == "[dependencies]";
+            continue;
+        }
+        if inside {
+            if let Some((k, _)) = t.split_once('=') {
+                let k = k.trim();
+                if !k.is_empty() && !k.starts_with('#') {
+                    out.push(k.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn purl(p: &LockPackage) -> String {
+    format!("pkg:cargo/{}@{}", p.name, p.version)
+}
+
+/// This helper's SBOM: its runtime dependency closure from the Cargo.lock
+/// it was built with (platform-specific crates of other targets included,
+/// as the lock lists them).
+pub fn helper_sbom() -> String {
+    let pkgs = parse_lock(CARGO_LOCK);
+    let find = |dep: &str| -> Option<&LockPackage> {
+        let mut parts = dep.split(' ');
+        let name = parts.next().unwrap_or("");
+        let version = parts.next();
+        pkgs.iter().find(|p| p.name == name && version.is_none_or(|v| p.version == v))
+    };
+    let root_name = env!("CARGO_PKG_NAME");
+    let root = pkgs.iter().find(|p| p.name == root_name && p.source.is_none());
+    let runtime = runtime_dependencies(CARGO_TOML);
+    let mut seen: Vec<&LockPackage> = Vec::new();
+    let mut stack: Vec<&LockPackage> = root
+        .map(|r| r.deps.iter().filter(|d| runtime.iter().any(|n| d.split(' ').next() == Some(n.as_str()))).filter_map(|d| find(d)).collect())
+        .unwrap_or_default();
+    while let Some(p) = stack.pop() {
+        if seen.iter().any(|s| std::ptr::eq(*s, p)) {
+            continue;
+        }
+        seen.push(p);
+        stack.extend(p.deps.iter().filter_map(|d| find(d)));
+    }
+    seen.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    let root_ref = format!("pkg:cargo/{root_name}@{}", env!("CARGO_PKG_VERSION"));
+    let components: Vec<Value> = seen
+        .iter()
+        .map(|p| {
+            let mut c = json!({"bom-ref": purl(p), "type": "library", "name": p.name, "version": p.version, "purl": purl(p)});
+            if let Some(sum) = &p.checksum {
+                c["hashes"] = json!([{"alg": "SHA-256", "content": sum}]);
+            }
+            c
+        })
+        .collect();
+    let mut dependencies = Vec::new();
+    let direct: Vec<String> = root
+        .map(|r| r.deps.iter().filter_map(|d| find(d)).filter(|p| seen.iter().any(|s| std::ptr::eq(*s, *p))).map(purl).collect())
+        .unwrap_or_default();
+    dependencies.push(json!({"ref": root_ref, "dependsOn": direct}));
+    for p in &seen {
+        let on: Vec<String> = p.deps.iter().filter_map(|d| find(d)).map(purl).collect();
+        dependencies.push(json!({"ref": purl(p), "dependsOn": on}));
+    }
+    let doc = json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.5.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "version": 1,
+        "metadata": {
+            "tools": [{"name": "secure-mattermost", "version": env!("CARGO_PKG_VERSION")}],
+            "component": {"bom-ref": root_ref, "type": "application", "name": root_name, "version": env!("CARGO_PKG_VERSION"), "purl": root_ref}
+        },
+        "components": components,
+        "dependencies": dependencies
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn purls_and_lock() {
+        assert_eq!(
+            super::golang_purl("pkg:golang/github.com/lib/pq@v1.10.9?type=module"),
+            Some(("github.com/lib/pq".into(), "v1.10.9".into()))
+        );
+        let sbom: serde_json::Value = serde_json::from_str(&super::helper_sbom()).unwrap();
+        let names: Vec<&str> = sbom["components"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert!(names.contains(&"serde_json") && names.contains(&"rnix"), "{names:?}");
+        assert!(!names.contains(&"assert_cmd"), "dev-dependencies are not shipped");
+    }
+}
