@@ -28,7 +28,7 @@ in
   options.services.secureMattermost.nixos = {
     helperPackage = lib.mkOption {
       type = lib.types.package;
-      defaultText = lib.literalExpression "secure-mattermost from this flake";
+      defaultText = lib.literalMD "the secure-mattermost helper built by this flake";
       example = lib.literalExpression "inputs.secure-mattermost.packages.\${system}.default";
       description = "The secure-mattermost helper that checks and renders.";
     };
@@ -48,7 +48,7 @@ in
       type = lib.types.package;
       readOnly = true;
       default = rendered;
-      defaultText = lib.literalExpression "the rendered artifacts";
+      defaultText = lib.literalMD "the checked, rendered artifacts of this declaration";
       description = "The checked, rendered artifacts (config.json, unit, nginx.conf, outcomes.json).";
     };
   };

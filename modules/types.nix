@@ -181,7 +181,6 @@ rec {
     lib.mkOption {
       type = secretTrap { inherit replacement; };
       default = null;
-      defaultText = lib.literalExpression "null";
       example = lib.literalExpression "null";
       description = "Refused. Secrets are never given as literals; set `${replacement}` instead.";
     };
@@ -193,14 +192,12 @@ rec {
       name = lib.mkOption {
         type = types.str;
         default = name;
-        defaultText = lib.literalExpression (builtins.toJSON name);
         example = "mattermost-credentials";
         description = "Name of an existing Kubernetes Secret in the release namespace.";
       };
       key = lib.mkOption {
         type = types.str;
         default = key;
-        defaultText = lib.literalExpression (builtins.toJSON key);
         example = "value";
         description = "Key inside the Secret.";
       };
@@ -235,7 +232,6 @@ rec {
     // lib.mkOption {
       type = absolutePathString;
       inherit default;
-      defaultText = lib.literalExpression (builtins.toJSON default);
       example = "/run/keys/mattermost/${baseNameOf default}";
       description = "File holding ${what} (bare-metal mode), passed to the service as a systemd credential. Only the path is rendered.";
     };

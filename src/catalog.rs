@@ -76,6 +76,12 @@ pub struct Rule {
     pub requires_edition: Option<String>,
     pub compliant: Predicate,
     pub waivable: bool,
+    /// The declaration's structure already guarantees the rule (an option
+    /// owns the setting, and a `settings` override of it is refused as a
+    /// conflict): it cannot fail through a declaration, and is still judged,
+    /// as defence in depth, on every effective configuration.
+    #[serde(default)]
+    pub structural: bool,
     pub rationale: String,
     pub fix: String,
 }

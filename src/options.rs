@@ -236,14 +236,18 @@ pub struct SecretSource<'a> {
     pub value: &'a Value,
 }
 
-/// The secrets whose conditions hold, from options of the given type kind
-/// (`absolutePathString` for files, `submodule` for Secret references).
+/// The secrets whose conditions hold, from the options of one kind: `file`
+/// (file-path options, bare metal) or `secretRef` (Kubernetes Secret
+/// references, submodules).
 pub fn secret_sources<'a>(decl: &'a Value, kind: &str) -> Vec<SecretSource<'a>> {
     all()
         .iter()
         .filter(|o| !o.name.contains("<name>"))
         .filter_map(|o| o.meta.secret.as_ref().map(|s| (o, s)))
-        .filter(|(o, _)| o.ty["kind"] == kind)
+        .filter(|(o, _)| match kind {
+            "file" => is_file_type(&o.ty),
+            _ => o.ty["kind"] == "submodule",
+        })
         .filter(|(_, s)| holds(decl, &s.when))
         .map(|(o, s)| SecretSource { option: &o.name, meta: s, value: value_of(decl, &o.name) })
         .collect()

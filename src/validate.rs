@@ -12,7 +12,9 @@
 //! File-path options are `crate::paths`' (characters, store); this module adds
 //! only that they are normalised, which systemd requires of credential paths.
 
-use crate::document::{Deployment, SecretRef};
+use serde_json::Value;
+
+use crate::document::Deployment;
 use crate::error::Error;
 
 /// A grammar: its name in messages and its test.
@@ -101,100 +103,184 @@ pub fn check(option: &str, value: &str, kind: &Kind) -> Result<(), Error> {
     }
 }
 
-fn check_opt(option: &str, value: Option<&str>, kind: &Kind) -> Result<(), Error> {
-    value.map_or(Ok(()), |v| check(option, v, kind))
+/// Every string option that reaches an artifact and has a grammar, with it.
+/// Kubernetes names are checked in both modes: they are names of their kind
+/// whether used or not. Host and sslmode are spliced into the connection URL
+/// as they are.
+pub const KINDS: &[(&str, Kind)] = &[
+    ("domain", DOMAIN),
+    ("siteName", SITE_NAME),
+    ("mattermost.image", IMAGE_REPOSITORY),
+    ("mattermost.version", IMAGE_TAG),
+    ("mattermost.imageDigest", DIGEST),
+    ("license.kubernetesSecret.name", SUBDOMAIN),
+    ("license.kubernetesSecret.key", SECRET_KEY),
+    ("classificationBanner.color", HEX_COLOR),
+    ("classificationBanner.textColor", HEX_COLOR),
+    ("kubernetes.namespace", LABEL),
+    ("kubernetes.ingressClassName", SUBDOMAIN),
+    ("kubernetes.tlsSecretName", SUBDOMAIN),
+    ("auth.oidc.discoveryEndpoint", URL),
+    ("auth.oidc.kubernetesSecret.name", SUBDOMAIN),
+    ("auth.oidc.kubernetesSecret.key", SECRET_KEY),
+    ("auth.gitlab.url", URL),
+    ("auth.gitlab.kubernetesSecret.name", SUBDOMAIN),
+    ("auth.gitlab.kubernetesSecret.key", SECRET_KEY),
+    ("auth.saml.idpMetadataUrl", URL),
+    ("auth.saml.kubernetesSecret.name", SUBDOMAIN),
+    ("auth.saml.kubernetesSecret.key", SECRET_KEY),
+    ("auth.ldap.server", HOST),
+    ("auth.ldap.kubernetesSecret.name", SUBDOMAIN),
+    ("auth.ldap.kubernetesSecret.key", SECRET_KEY),
+    ("database.host", HOST),
+    ("database.sslMode", SSL_MODE),
+    ("database.kubernetesSecret.name", SUBDOMAIN),
+    ("database.kubernetesSecret.key", SECRET_KEY),
+    ("fileStorage.volumeClaimName", SUBDOMAIN),
+    ("fileStorage.s3.endpoint", HOST_PORT),
+    ("fileStorage.s3.bucket", S3_BUCKET),
+    ("fileStorage.s3.region", S3_REGION),
+    ("fileStorage.s3.kubernetesSecret.name", SUBDOMAIN),
+    ("fileStorage.s3.kubernetesSecret.accessKeyIdKey", SECRET_KEY),
+    ("fileStorage.s3.kubernetesSecret.secretAccessKeyKey", SECRET_KEY),
+    ("smtp.server", HOST),
+    ("smtp.connectionSecurity", SMTP_SECURITY),
+    ("smtp.kubernetesSecret.name", SUBDOMAIN),
+    ("smtp.kubernetesSecret.key", SECRET_KEY),
+    ("pushNotifications.server", URL),
+];
+
+/// File-path options (characters and store: `crate::paths`; normalised: here).
+pub const FILE_OPTIONS: &[&str] = &[
+    "license.file",
+    "tls.certificateFile",
+    "tls.keyFile",
+    "auth.oidc.clientSecretFile",
+    "auth.gitlab.clientSecretFile",
+    "auth.saml.privateKeyFile",
+    "auth.ldap.bindPasswordFile",
+    "database.passwordFile",
+    "database.caFile",
+    "fileStorage.directory",
+    "fileStorage.s3.accessKeyIdFile",
+    "fileStorage.s3.secretAccessKeyFile",
+    "smtp.passwordFile",
+];
+
+/// Free text: no grammar to hold it to, so every renderer encodes it (JSON,
+/// double-quoted YAML, percent-encoding in the connection URL) and no
+/// renderer pastes it raw. On Kubernetes it must still survive the chart's
+/// `toYaml` (`render::helm::survives_to_yaml`), as every string must.
+pub const FREE_TEXT: &[&str] = &[
+    "classificationBanner.text",
+    "auth.oidc.clientId",
+    "auth.gitlab.clientId",
+    "auth.ldap.baseDN",
+    "auth.ldap.bindUsername",
+    "database.name",
+    "database.user",
+    "smtp.username",
+];
+
+/// The value at a dotted option path of the serialised deployment.
+fn at<'a>(doc: &'a Value, option: &str) -> &'a Value {
+    option.split('.').fold(doc, |v, k| &v[k])
 }
 
-fn secret_ref(option: &str, r: &SecretRef) -> Result<(), Error> {
-    check(&format!("{option}.name"), &r.name, &SUBDOMAIN)?;
-    check(&format!("{option}.key"), &r.key, &SECRET_KEY)
-}
-
-/// Every rendered string option of the deployment, by kind. Kubernetes names
-/// are checked in both modes: they are names of their kind whether used or not.
+/// Every rendered string option of the deployment, by kind.
 pub fn deployment(d: &Deployment) -> Result<(), Error> {
-    check("domain", &d.domain, &DOMAIN)?;
-    check("siteName", &d.site_name, &SITE_NAME)?;
-    check("mattermost.image", &d.mattermost.image, &IMAGE_REPOSITORY)?;
-    check("mattermost.version", d.mattermost.version.as_str(), &IMAGE_TAG)?;
-    check_opt("mattermost.imageDigest", d.mattermost.image_digest.as_deref(), &DIGEST)?;
-    secret_ref("license.kubernetesSecret", &d.license.kubernetes_secret)?;
-    check("classificationBanner.color", &d.classification_banner.color, &HEX_COLOR)?;
-    check("classificationBanner.textColor", &d.classification_banner.text_color, &HEX_COLOR)?;
-    let k = &d.kubernetes;
-    check("kubernetes.namespace", &k.namespace, &LABEL)?;
-    check("kubernetes.ingressClassName", &k.ingress_class_name, &SUBDOMAIN)?;
-    check("kubernetes.tlsSecretName", &k.tls_secret_name, &SUBDOMAIN)?;
-    let a = &d.auth;
-    check_opt("auth.oidc.discoveryEndpoint", a.oidc.discovery_endpoint.as_deref(), &URL)?;
-    secret_ref("auth.oidc.kubernetesSecret", &a.oidc.kubernetes_secret)?;
-    check_opt("auth.gitlab.url", a.gitlab.url.as_deref(), &URL)?;
-    secret_ref("auth.gitlab.kubernetesSecret", &a.gitlab.kubernetes_secret)?;
-    check_opt("auth.saml.idpMetadataUrl", a.saml.idp_metadata_url.as_deref(), &URL)?;
-    secret_ref("auth.saml.kubernetesSecret", &a.saml.kubernetes_secret)?;
-    check_opt("auth.ldap.server", a.ldap.server.as_deref(), &HOST)?;
-    secret_ref("auth.ldap.kubernetesSecret", &a.ldap.kubernetes_secret)?;
-    let db = &d.database;
-    // Host and sslmode are spliced into the connection URL as they are.
-    check("database.host", &db.host, &HOST)?;
-    check("database.sslMode", db.ssl_mode.as_str(), &SSL_MODE)?;
-    secret_ref("database.kubernetesSecret", &db.kubernetes_secret)?;
-    let fs = &d.file_storage;
-    check("fileStorage.volumeClaimName", &fs.volume_claim_name, &SUBDOMAIN)?;
-    check("fileStorage.s3.endpoint", &fs.s3.endpoint, &HOST_PORT)?;
-    check("fileStorage.s3.bucket", &fs.s3.bucket, &S3_BUCKET)?;
-    check("fileStorage.s3.region", &fs.s3.region, &S3_REGION)?;
-    let s3 = &fs.s3.kubernetes_secret;
-    check("fileStorage.s3.kubernetesSecret.name", &s3.name, &SUBDOMAIN)?;
-    check("fileStorage.s3.kubernetesSecret.accessKeyIdKey", &s3.access_key_id_key, &SECRET_KEY)?;
-    check("fileStorage.s3.kubernetesSecret.secretAccessKeyKey", &s3.secret_access_key_key, &SECRET_KEY)?;
-    check_opt("smtp.server", d.smtp.server.as_deref(), &HOST)?;
-    check("smtp.connectionSecurity", d.smtp.connection_security.as_str(), &SMTP_SECURITY)?;
-    secret_ref("smtp.kubernetesSecret", &d.smtp.kubernetes_secret)?;
-    check_opt("pushNotifications.server", d.push_notifications.server.as_deref(), &URL)?;
+    // Judged on the serialised document, so that the checks name options
+    // exactly as the declaration spells them.
+    document(&serde_json::to_value(d).unwrap_or(Value::Null))
+}
 
-    for (option, path) in file_options(d) {
-        check(&option, path, &NORMALISED_PATH)?;
-    }
-    for (key, s) in &d.secret_settings {
-        if !setting_key(key) {
-            // The key is not repeated: it failed to be a setting name.
-            return Err(Error::InvalidOption {
-                file: "declaration".into(),
-                option: "services.secureMattermost.secretSettings".into(),
-                detail: format!("an attribute name must be {} (the name is not shown)", SETTING_KEY.what),
-            });
+/// `deployment`, on the deployment as JSON (`services.secureMattermost`).
+pub fn document(doc: &Value) -> Result<(), Error> {
+    for (option, kind) in KINDS {
+        if let Some(s) = at(doc, option).as_str() {
+            check(option, s, kind)?;
         }
-        if let Some(r) = &s.kubernetes_secret {
-            secret_ref(&format!("secretSettings.\"{key}\".kubernetesSecret"), r)?;
+    }
+    for (option, path) in file_options(doc) {
+        check(&option, &path, &NORMALISED_PATH)?;
+    }
+    if let Some(m) = doc["secretSettings"].as_object() {
+        for (key, s) in m {
+            if !setting_key(key) {
+                // The key is not repeated: it failed to be a setting name.
+                return Err(Error::InvalidOption {
+                    file: "declaration".into(),
+                    option: "services.secureMattermost.secretSettings".into(),
+                    detail: format!("an attribute name must be {} (the name is not shown)", SETTING_KEY.what),
+                });
+            }
+            let option = format!("secretSettings.\"{key}\".kubernetesSecret");
+            if let (Some(name), Some(k)) = (s["kubernetesSecret"]["name"].as_str(), s["kubernetesSecret"]["key"].as_str()) {
+                check(&format!("{option}.name"), name, &SUBDOMAIN)?;
+                check(&format!("{option}.key"), k, &SECRET_KEY)?;
+            }
+        }
+    }
+    if doc["mode"] == "kubernetes" {
+        chart_raw_pasted(doc)?;
+        if let Value::Object(m) = doc {
+            for (k, v) in m.iter().filter(|(k, _)| !NOT_RENDERED_IN_YAML.contains(&k.as_str())) {
+                survives_chart(v, k)?;
+            }
         }
     }
     Ok(())
 }
 
-/// Every file-path option, with its option name.
-pub fn file_options(d: &Deployment) -> Vec<(String, &str)> {
-    let a = &d.auth;
-    let mut out: Vec<(String, &str)> = vec![
-        ("license.file".into(), &d.license.file),
-        ("tls.certificateFile".into(), &d.tls.certificate_file),
-        ("tls.keyFile".into(), &d.tls.key_file),
-        ("auth.oidc.clientSecretFile".into(), &a.oidc.client_secret_file),
-        ("auth.gitlab.clientSecretFile".into(), &a.gitlab.client_secret_file),
-        ("auth.saml.privateKeyFile".into(), &a.saml.private_key_file),
-        ("auth.ldap.bindPasswordFile".into(), &a.ldap.bind_password_file),
-        ("database.passwordFile".into(), &d.database.password_file),
-        ("fileStorage.directory".into(), &d.file_storage.directory),
-        ("fileStorage.s3.accessKeyIdFile".into(), &d.file_storage.s3.access_key_id_file),
-        ("fileStorage.s3.secretAccessKeyFile".into(), &d.file_storage.s3.secret_access_key_file),
-        ("smtp.passwordFile".into(), &d.smtp.password_file),
-    ];
-    if let Some(ca) = &d.database.ca_file {
-        out.push(("database.caFile".into(), ca));
+/// Options the official chart pastes into its templates unquoted
+/// (`render::helm::RAW_PASTED`) must also be safe where it pastes them: a
+/// Secret key may start with '.', a Secret name may be `true` or `123`, and
+/// either would change what the chart's YAML says.
+fn chart_raw_pasted(doc: &Value) -> Result<(), Error> {
+    use crate::render::helm;
+    for p in helm::RAW_PASTED.iter().filter(|p| !p.option.is_empty()) {
+        if let Some(s) = at(doc, p.option).as_str() {
+            if !helm::raw_safe(p.insertion, s) {
+                return Err(helm::raw_refusal(p, "declaration"));
+            }
+        }
     }
-    for (k, v) in &d.secret_settings {
-        if let Some(f) = &v.file {
-            out.push((format!("secretSettings.\"{k}\".file"), f));
+    Ok(())
+}
+
+/// Top-level options that reach no Kubernetes artifact (outcomes only).
+const NOT_RENDERED_IN_YAML: &[&str] = &["justification", "policy", "publicPluginSettings"];
+
+/// Every string (and map key) of a Kubernetes deployment can reach the
+/// chart's `toYaml` as an environment value: it must come through intact.
+fn survives_chart(v: &Value, at: &str) -> Result<(), Error> {
+    use crate::render::helm::{survives_to_yaml, TO_YAML_RULE};
+    let refuse = |at: &str| Error::InvalidOption {
+        file: "declaration".into(),
+        option: format!("services.secureMattermost.{at}"),
+        detail: TO_YAML_RULE.into(),
+    };
+    match v {
+        Value::String(s) if !survives_to_yaml(s) => Err(refuse(at)),
+        Value::Array(xs) => xs.iter().try_for_each(|x| survives_chart(x, at)),
+        // A key that fails is not named: it is the offending value.
+        Value::Object(m) => m.iter().try_for_each(|(k, x)| if survives_to_yaml(k) { survives_chart(x, &format!("{at}.{k}")) } else { Err(refuse(at)) }),
+        _ => Ok(()),
+    }
+}
+
+/// Every file-path option that is set, with its option name: those of
+/// `FILE_OPTIONS` and each `secretSettings.<name>.file`.
+pub fn file_options(doc: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = FILE_OPTIONS
+        .iter()
+        .filter_map(|o| at(doc, o).as_str().map(|f| (o.to_string(), f.to_string())))
+        .collect();
+    if let Some(m) = doc["secretSettings"].as_object() {
+        for (k, v) in m {
+            if let Some(f) = v["file"].as_str() {
+                out.push((format!("secretSettings.\"{k}\".file"), f.to_string()));
+            }
         }
     }
     out

@@ -35,11 +35,18 @@ fn every_rule_has_a_fixture_and_each_fixture_isolates_its_rule() {
 
         // Bad: exactly this rule fails (or is advisory / blocked as a conflict).
         let want = fx["badOutcome"].as_str().expect("badOutcome");
+        if rule["structural"] == true && want != "structural" {
+            problems.push(format!("{id}: marked structural, so its fixture's badOutcome must be \"structural\""));
+        }
         let (r, out) = check_json(&patched(base_doc, &fx["bad"]));
         match (want, out) {
-            ("conflict", _) => {
-                if r.code != 2 || !r.stderr.contains("sm::input::conflict") {
-                    problems.push(format!("{id}: expected an option/settings conflict (exit 2), got {} {}", r.code, r.stderr));
+            ("structural", _) => {
+                // Only the declaration's structure can stop it: the bad patch is refused as input.
+                if rule["structural"] != true {
+                    problems.push(format!("{id}: a structural fixture for a rule not marked \"structural\" in the catalog"));
+                }
+                if r.code != 2 || !r.stderr.contains("sm::input::") {
+                    problems.push(format!("{id}: expected the structure to refuse the bad patch (exit 2), got {} {}", r.code, r.stderr));
                 }
             }
             ("advisory", Some(o)) => {

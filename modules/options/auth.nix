@@ -8,7 +8,6 @@ let
     mkOption {
       type = types.nullOr types.str;
       default = null;
-      defaultText = literalExpression "null";
       inherit example description;
     };
   provider = optionIs "auth.provider";
@@ -41,7 +40,6 @@ in
         "password"
       ];
       default = "oidc";
-      defaultText = literalExpression ''"oidc"'';
       example = "saml";
       description = ''
         The single sign-in path. Anything but `password` turns email/username
@@ -56,7 +54,6 @@ in
     } (mkOption {
       type = types.bool;
       default = true;
-      defaultText = literalExpression "true";
       example = false;
       description = "Require TOTP multi-factor enrolment for email and LDAP accounts (needs a licence). SSO users get MFA from the IdP.";
     });
@@ -149,7 +146,6 @@ in
           (mkOption {
             type = types.port;
             default = 636;
-            defaultText = literalExpression "636";
             example = 389;
             description = "Directory server port (636 for LDAPS).";
           });

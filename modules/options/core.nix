@@ -52,7 +52,6 @@ in
     siteName = withMeta { sets = [ { setting = "TeamSettings.SiteName"; } ]; } (mkOption {
       type = types.strMatching ".{1,30}";
       default = "Mattermost";
-      defaultText = literalExpression ''"Mattermost"'';
       example = "Program Chat";
       description = "Name shown in the web application (at most 30 characters).";
     });
@@ -63,7 +62,6 @@ in
     } (mkOption {
       type = types.bool;
       default = false;
-      defaultText = literalExpression "false";
       example = true;
       description = "Allow guest accounts. `true` fails the policy check unless `justification.allowGuestUsers` is set.";
     });
@@ -74,7 +72,6 @@ in
     } (mkOption {
       type = types.bool;
       default = false;
-      defaultText = literalExpression "false";
       example = true;
       description = "Allow self-registration without an invitation. `true` fails unless justified.";
     });
@@ -82,7 +79,6 @@ in
     airGapped = withMeta { answers = [ "security-update-check-off" ]; } (mkOption {
       type = types.bool;
       default = true;
-      defaultText = literalExpression "true";
       example = false;
       description = "The site has no egress to the Internet: every outbound call to vendor services must be off.";
     });
@@ -90,7 +86,6 @@ in
     replicas = withMeta { sets = [ { setting = "ClusterSettings.Enable"; greaterThan = 1; } ]; } (mkOption {
       type = types.ints.positive;
       default = 1;
-      defaultText = literalExpression "1";
       example = 3;
       description = "Number of Mattermost application nodes. More than one needs shared file storage (S3 or NFS) and a licence with clustering.";
     });
@@ -107,21 +102,18 @@ in
             approvedBy = mkOption {
               type = types.nullOr types.str;
               default = null;
-              defaultText = literalExpression "null";
               example = "ISSO J. Doe";
               description = "Who accepted the risk.";
             };
             expires = mkOption {
               type = types.nullOr (types.strMatching "[0-9]{4}-[0-9]{2}-[0-9]{2}");
               default = null;
-              defaultText = literalExpression "null";
               example = "2027-06-30";
               description = "Date (YYYY-MM-DD) after which the waiver no longer counts.";
             };
             ticket = mkOption {
               type = types.nullOr types.str;
               default = null;
-              defaultText = literalExpression "null";
               example = "POAM-1234";
               description = "Change or POA&M ticket tracking the deviation.";
             };
@@ -129,7 +121,6 @@ in
         )
       );
       default = { };
-      defaultText = literalExpression "{ }";
       example = literalExpression ''{ allowGuestUsers = { reason = "Scoped exception"; approvedBy = "ISSO"; expires = "2027-01-31"; }; }'';
       description = ''
         Justified deviations, keyed by catalog rule id (or, for rules tied to an
@@ -146,7 +137,6 @@ in
     policy.maxWaiverDays = mkOption {
       type = types.ints.positive;
       default = 365;
-      defaultText = literalExpression "365";
       example = 180;
       description = ''
         Longest a structured justification may run: its `expires` date may be at
@@ -159,7 +149,6 @@ in
     settings = mkOption {
       type = smTypes.jsonValue;
       default = { };
-      defaultText = literalExpression "{ }";
       example = literalExpression "{ TeamSettings.SiteName = \"Ops\"; ServiceSettings.SessionLengthWebInHours = 8; }";
       description = ''
         Free-form Mattermost configuration merged over the hardened defaults. It is
@@ -173,21 +162,18 @@ in
       version = mkOption {
         type = types.enum [ pin.version ];
         default = pin.version;
-        defaultText = literalExpression (builtins.toJSON pin.version);
         example = pin.version;
         description = "Pinned Mattermost server release; the catalog and the known settings keys follow it.";
       };
       image = mkOption {
         type = types.str;
         default = "mattermost/mattermost-enterprise-edition";
-        defaultText = literalExpression ''"mattermost/mattermost-enterprise-edition"'';
         example = "registry.example.mil/mattermost/mattermost-enterprise-edition";
         description = "Container image repository (Kubernetes mode), typically a mirror inside the enclave.";
       };
       imageDigest = mkOption {
         type = types.nullOr (types.strMatching "sha256:[0-9a-f]{64}");
         default = null;
-        defaultText = literalExpression "null";
         example = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
         description = "Image digest to pin (Kubernetes mode). Unset leaves an advisory finding: tags are mutable.";
       };
@@ -203,7 +189,6 @@ in
           "team"
         ];
         default = "enterprise";
-        defaultText = literalExpression ''"enterprise"'';
         example = "team";
         description = "Licensed edition. `team` means no licence: settings only a licence honours are reported as ineffective.";
       });
@@ -235,21 +220,18 @@ in
       } (mkOption {
         type = types.nullOr types.str;
         default = null;
-        defaultText = literalExpression "null";
         example = "UNCLASSIFIED//FOR OFFICIAL USE ONLY - authorised use only, monitored";
         description = "Classification / system-use banner shown on every page. Unset leaves an advisory finding (AC-8).";
       });
       color = withMeta { sets = [ { setting = "AnnouncementSettings.BannerColor"; } ]; } (mkOption {
         type = types.strMatching "#[0-9a-fA-F]{6}";
         default = "#007a33";
-        defaultText = literalExpression ''"#007a33"'';
         example = "#502b85";
         description = "Banner background colour.";
       });
       textColor = withMeta { sets = [ { setting = "AnnouncementSettings.BannerTextColor"; } ]; } (mkOption {
         type = types.strMatching "#[0-9a-fA-F]{6}";
         default = "#ffffff";
-        defaultText = literalExpression ''"#ffffff"'';
         example = "#000000";
         description = "Banner text colour.";
       });
@@ -259,21 +241,18 @@ in
       namespace = mkOption {
         type = types.str;
         default = "mattermost";
-        defaultText = literalExpression ''"mattermost"'';
         example = "chat";
         description = "Namespace of the release (Kubernetes mode).";
       };
       ingressClassName = mkOption {
         type = types.str;
         default = "nginx";
-        defaultText = literalExpression ''"nginx"'';
         example = "traefik";
         description = "Ingress class (Kubernetes mode).";
       };
       tlsSecretName = mkOption {
         type = types.str;
         default = "mattermost-tls";
-        defaultText = literalExpression ''"mattermost-tls"'';
         example = "chat-example-com-tls";
         description = "Existing TLS Secret for the ingress (Kubernetes mode), e.g. issued by cert-manager.";
       };
@@ -283,7 +262,6 @@ in
       certificateFile = mkOption {
         type = smTypes.absolutePathString;
         default = "/etc/ssl/mattermost/fullchain.pem";
-        defaultText = literalExpression ''"/etc/ssl/mattermost/fullchain.pem"'';
         example = "/etc/pki/tls/certs/chat.pem";
         description = "Certificate chain the nginx proxy serves (bare-metal mode).";
       };

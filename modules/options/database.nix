@@ -12,28 +12,24 @@ in
       # so that nothing can add a path, parameters or credentials to it.
       type = types.strMatching "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?([.][A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+]";
       default = "mattermost-postgresql";
-      defaultText = literalExpression ''"mattermost-postgresql"'';
       example = "db.example.internal";
       description = "PostgreSQL host: a host name (a Kubernetes Service name by default), an IPv4 address or a bracketed IPv6 literal such as `[fd00::5]`. TLS certificate checks are made against this name.";
     });
     port = mkOption {
       type = types.port;
       default = 5432;
-      defaultText = literalExpression "5432";
       example = 6432;
       description = "PostgreSQL port.";
     };
     name = mkOption {
       type = types.str;
       default = "mattermost";
-      defaultText = literalExpression ''"mattermost"'';
       example = "chat";
       description = "Database name.";
     };
     user = mkOption {
       type = types.str;
       default = "mattermost";
-      defaultText = literalExpression ''"mattermost"'';
       example = "mmuser";
       description = "Database role (not a secret).";
     };
@@ -66,21 +62,18 @@ in
         "verify-full"
       ];
       default = "verify-full";
-      defaultText = literalExpression ''"verify-full"'';
       example = "verify-ca";
       description = "libpq `sslmode`. Anything weaker than `verify-full` fails the policy check unless justified.";
     });
     caFile = mkOption {
       type = types.nullOr smTypes.absolutePathString;
       default = null;
-      defaultText = literalExpression "null";
       example = "/etc/ssl/certs/db-ca.pem";
       description = "CA bundle the database certificate is verified against. Unset uses the system trust store and leaves an advisory finding.";
     };
     postgresqlVersion = mkOption {
       type = types.nullOr types.ints.positive;
       default = null;
-      defaultText = literalExpression "null";
       example = 16;
       description = "Major version of the PostgreSQL server, as stated by the site. Unset leaves an advisory finding; below 14 fails.";
     };

@@ -16,14 +16,12 @@ in
       } (mkOption {
         type = types.nullOr types.str;
         default = null;
-        defaultText = literalExpression "null";
         example = "smtp.example.com";
         description = "Mail relay. Unset disables email notifications.";
       });
       port = withMeta { sets = [ { setting = "EmailSettings.SMTPPort"; toString = true; when = [ mail ]; } ]; } (mkOption {
         type = types.port;
         default = 587;
-        defaultText = literalExpression "587";
         example = 465;
         description = "Mail relay port.";
       });
@@ -47,7 +45,6 @@ in
           "none"
         ];
         default = "STARTTLS";
-        defaultText = literalExpression ''"STARTTLS"'';
         example = "TLS";
         description = "Transport security to the relay; `none` fails the policy check unless justified.";
       });
@@ -59,7 +56,6 @@ in
       } (mkOption {
         type = types.nullOr types.str;
         default = null;
-        defaultText = literalExpression "null";
         example = "mattermost";
         description = "Relay account (not a secret).";
       });
@@ -86,7 +82,6 @@ in
     } (mkOption {
       type = types.nullOr types.str;
       default = null;
-      defaultText = literalExpression "null";
       example = "https://push.example.internal";
       description = "Self-hosted push proxy inside the boundary. Unset turns push notifications off.";
     });

@@ -10,7 +10,6 @@ in
   options.services.secureMattermost.publicPluginSettings = mkOption {
     type = types.attrsOf (types.listOf types.str);
     default = { };
-    defaultText = literalExpression "{ }";
     example = literalExpression ''{ "com.mattermost.calls" = [ "ICEHostOverride" "UDPServerPort" ]; }'';
     description = ''
       Plugin settings, by plugin id and then setting key, that the site declares
@@ -27,7 +26,6 @@ in
         file = mkOption {
           type = types.nullOr smTypes.absolutePathString;
           default = null;
-          defaultText = literalExpression "null";
           example = "/run/secrets/mattermost/elasticsearch-password";
           description = "File holding the value (bare-metal mode), passed to the service as a systemd credential.";
         };
@@ -47,14 +45,12 @@ in
             }
           );
           default = null;
-          defaultText = literalExpression "null";
           example = literalExpression ''{ name = "mattermost-search"; key = "password"; }'';
           description = "Kubernetes Secret holding the value (Kubernetes mode).";
         };
       }
     );
     default = { };
-    defaultText = literalExpression "{ }";
     example = literalExpression ''
       {
         "ElasticsearchSettings.Password".file = "/run/secrets/mattermost/elasticsearch-password";

@@ -26,7 +26,6 @@ in
         "local"
       ];
       default = "s3";
-      defaultText = literalExpression ''"s3"'';
       example = "nfs";
       description = ''
         Where uploaded files live. `s3` (any S3 API, e.g. MinIO), `nfs` (Mattermost's
@@ -39,14 +38,12 @@ in
     } (mkOption {
       type = smTypes.absolutePathString;
       default = "/var/lib/mattermost/data";
-      defaultText = literalExpression ''"/var/lib/mattermost/data"'';
       example = "/srv/mattermost-nfs/data";
       description = "Directory for the `local` and `nfs` drivers.";
     });
     volumeClaimName = mkOption {
       type = types.str;
       default = "mattermost-files";
-      defaultText = literalExpression ''"mattermost-files"'';
       example = "chat-nfs-files";
       description = "Existing PersistentVolumeClaim (in the release namespace) holding the shared `directory` when `driver` is `nfs` in Kubernetes mode. Unused otherwise.";
     };
@@ -54,21 +51,18 @@ in
       endpoint = onS3 "FileSettings.AmazonS3Endpoint" (mkOption {
         type = types.str;
         default = "s3.amazonaws.com";
-        defaultText = literalExpression ''"s3.amazonaws.com"'';
         example = "minio.storage.svc:9000";
         description = "S3 endpoint host[:port].";
       });
       bucket = onS3 "FileSettings.AmazonS3Bucket" (mkOption {
         type = types.str;
         default = "mattermost";
-        defaultText = literalExpression ''"mattermost"'';
         example = "chat-files";
         description = "Bucket name.";
       });
       region = onS3 "FileSettings.AmazonS3Region" (mkOption {
         type = types.str;
         default = "us-east-1";
-        defaultText = literalExpression ''"us-east-1"'';
         example = "us-gov-west-1";
         description = "Bucket region.";
       });
@@ -95,21 +89,18 @@ in
           name = mkOption {
             type = types.str;
             default = "mattermost-s3";
-            defaultText = literalExpression ''"mattermost-s3"'';
             example = "minio-mattermost";
             description = "Name of an existing Secret with the S3 credentials.";
           };
           accessKeyIdKey = mkOption {
             type = types.str;
             default = "accesskey";
-            defaultText = literalExpression ''"accesskey"'';
             example = "AWS_ACCESS_KEY_ID";
             description = "Key of the access key id.";
           };
           secretAccessKeyKey = mkOption {
             type = types.str;
             default = "secretkey";
-            defaultText = literalExpression ''"secretkey"'';
             example = "AWS_SECRET_ACCESS_KEY";
             description = "Key of the secret access key.";
           };

@@ -204,7 +204,6 @@ pub fn database_entries(db: &Path) -> Result<Vec<PathBuf>, Error> {
 
 struct Match {
     aliases: Vec<String>,
-    module: String,
     version: String,
     fixed: Option<String>,
 }
@@ -260,7 +259,6 @@ fn osv_match(entries: &[PathBuf], modules: &[(String, String)], go_version: &str
                     let module = if pkg == "stdlib" { "stdlib".to_string() } else { pkg.to_string() };
                     found.entry(format!("{id}\u{1f}{module}")).or_insert(Match {
                         aliases: entry["aliases"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect(),
-                        module,
                         version: have.to_string(),
                         fixed: fixed.map(|f| if pkg == "stdlib" { format!("go{f}") } else { format!("v{}", f.trim_start_matches('v')) }),
                     });

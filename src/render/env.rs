@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::document::{Deployment, Provider};
+use crate::document::Deployment;
 use crate::effective;
 
 /// `ServiceSettings.SiteURL` → `MM_SERVICESETTINGS_SITEURL`.
@@ -82,61 +82,30 @@ pub struct PinnedSetting {
 }
 
 pub fn secret_spec(d: &Deployment, config: &Value) -> SecretSpec {
-    let mut s = vec![SecretEnv {
-        env: "MM_SQLSETTINGS_DATASOURCE".into(),
-        credential: "database-password".into(),
-        file: d.database.password_file.clone(),
-        template: Some(effective::data_source(d, Some("{}"))).map(|t| t.replace("%7B%7D", "{}")),
-        encode: true,
-        path_only: false,
-        json_path: None,
-    }];
-    let mut plain = |env: &str, credential: &str, file: &str| {
-        s.push(SecretEnv {
-            env: env.into(),
-            credential: credential.into(),
-            file: file.into(),
-            template: None,
-            encode: false,
-            path_only: false,
-            json_path: None,
+    // Every secret a file option supplies, as the module's metadata says
+    // (`crate::options`): its setting, credential and conditions.
+    let decl = serde_json::to_value(d).unwrap_or(Value::Null);
+    let mut s: Vec<SecretEnv> = crate::options::secret_sources(&decl, "file")
+        .into_iter()
+        .filter_map(|src| {
+            let file = src.value.as_str()?;
+            let template = src
+                .meta
+                .computed
+                .as_deref()
+                .and_then(|name| effective::computed(d, name))
+                .and_then(|v| v.as_str().map(str::to_string));
+            Some(SecretEnv {
+                env: var_name(&src.meta.setting),
+                credential: src.meta.credential.clone(),
+                file: file.to_string(),
+                template,
+                encode: src.meta.encode,
+                path_only: src.meta.path_only,
+                json_path: None,
+            })
         })
-    };
-    match d.auth.provider {
-        Provider::Oidc => plain("MM_OPENIDSETTINGS_SECRET", "oidc-client-secret", &d.auth.oidc.client_secret_file),
-        Provider::Gitlab => plain("MM_GITLABSETTINGS_SECRET", "gitlab-client-secret", &d.auth.gitlab.client_secret_file),
-        Provider::Ldap => plain("MM_LDAPSETTINGS_BINDPASSWORD", "ldap-bind-password", &d.auth.ldap.bind_password_file),
-        Provider::Saml | Provider::Password => {}
-    }
-    if d.smtp.server.is_some() && d.smtp.username.is_some() {
-        plain("MM_EMAILSETTINGS_SMTPPASSWORD", "smtp-password", &d.smtp.password_file);
-    }
-    if d.file_storage.driver == crate::document::StorageDriver::S3 {
-        plain("MM_FILESETTINGS_AMAZONS3ACCESSKEYID", "s3-access-key-id", &d.file_storage.s3.access_key_id_file);
-        plain("MM_FILESETTINGS_AMAZONS3SECRETACCESSKEY", "s3-secret-access-key", &d.file_storage.s3.secret_access_key_file);
-    }
-    if d.auth.provider == Provider::Saml {
-        s.push(SecretEnv {
-            env: "MM_SAMLSETTINGS_PRIVATEKEYFILE".into(),
-            credential: "saml-private-key".into(),
-            file: d.auth.saml.private_key_file.clone(),
-            template: None,
-            encode: false,
-            path_only: true,
-            json_path: None,
-        });
-    }
-    if d.license.edition != "team" {
-        s.push(SecretEnv {
-            env: "MM_SERVICESETTINGS_LICENSEFILELOCATION".into(),
-            credential: "license".into(),
-            file: d.license.file.clone(),
-            template: None,
-            encode: false,
-            path_only: true,
-            json_path: None,
-        });
-    }
+        .collect();
     let plugins_path = &crate::catalog::Catalog::load().secrets.plugin_settings_path;
     let mut plugin_secrets = false;
     for (key, setting) in &d.secret_settings {
@@ -189,31 +158,23 @@ fn rule_settings(config: &Value, skip: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Kubernetes: the same secrets as `secretKeyRef` environment entries.
+/// Kubernetes: the same secrets as `secretKeyRef` environment entries, from
+/// the Secret-reference options whose metadata names a secret setting the
+/// server reads from its environment (files the server reads, such as the
+/// SAML key, are mounted instead; see helm.rs).
 pub fn kubernetes_secret_env(d: &Deployment) -> Vec<Value> {
     let r = |env: &str, name: &str, key: &str| {
         json!({"name": env, "valueFrom": {"secretKeyRef": {"name": name, "key": key}}})
     };
-    let mut out = Vec::new();
-    match d.auth.provider {
-        Provider::Oidc => {
-            let s = &d.auth.oidc.kubernetes_secret;
-            out.push(r("MM_OPENIDSETTINGS_SECRET", &s.name, &s.key));
-        }
-        Provider::Gitlab => {
-            let s = &d.auth.gitlab.kubernetes_secret;
-            out.push(r("MM_GITLABSETTINGS_SECRET", &s.name, &s.key));
-        }
-        Provider::Ldap => {
-            let s = &d.auth.ldap.kubernetes_secret;
-            out.push(r("MM_LDAPSETTINGS_BINDPASSWORD", &s.name, &s.key));
-        }
-        Provider::Saml | Provider::Password => {}
-    }
-    if d.smtp.server.is_some() && d.smtp.username.is_some() {
-        let s = &d.smtp.kubernetes_secret;
-        out.push(r("MM_EMAILSETTINGS_SMTPPASSWORD", &s.name, &s.key));
-    }
+    let decl = serde_json::to_value(d).unwrap_or(Value::Null);
+    let mut out: Vec<Value> = crate::options::secret_sources(&decl, "secretRef")
+        .into_iter()
+        .filter(|src| !src.meta.path_only && src.meta.computed.is_none())
+        .filter_map(|src| {
+            let (name, key) = (src.value["name"].as_str()?, src.value["key"].as_str()?);
+            Some(r(&var_name(&src.meta.setting), name, key))
+        })
+        .collect();
     for (key, setting) in &d.secret_settings {
         if let Some(s) = &setting.kubernetes_secret {
             out.push(r(&var_name(key), &s.name, &s.key));

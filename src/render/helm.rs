@@ -109,20 +109,63 @@ pub fn check_raw_pasted(values: &Value) -> Result<(), Error> {
                 _ => false,
             };
             if !ok {
-                let option = if p.option.is_empty() { "services.secureMattermost".to_string() } else { format!("services.secureMattermost.{}", p.option) };
-                let how = match p.insertion {
-                    Insertion::Plain => "as a plain YAML scalar, so it must be one token of letters, digits, '.', '_' and '-' starting with a letter or digit that YAML reads as a string",
-                    Insertion::DoubleQuoted => "between double quotes, so it must consist of letters, digits and . _ - : / @ only",
-                };
-                return Err(Error::InvalidOption {
-                    file: "values.yaml".into(),
-                    option,
-                    detail: format!("the official chart's {} inserts values.{} unescaped {how} (the value is not shown)", p.template, p.values_key),
-                });
+                return Err(raw_refusal(p, "values.yaml"));
             }
         }
     }
     Ok(())
+}
+
+/// Does `s` survive the chart's `toYaml` (Helm's, through sigs.k8s.io/yaml:
+/// JSON, then YAML) as itself? JSON leaves DEL, the C1 controls and
+/// U+FFFE/U+FFFF raw and YAML refuses them, whereupon Helm's `toYaml`
+/// yields "" and the chart drops the whole list (every extraEnv pin with
+/// it); NEL is left raw too and YAML folds it into a space. Tried with
+/// `helm template` against the chart at `CHART_COMMIT`.
+pub fn survives_to_yaml(s: &str) -> bool {
+    !s.chars().any(|c| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) || c == '\u{fffe}' || c == '\u{ffff}')
+}
+
+pub const TO_YAML_RULE: &str = "must not contain DEL, C1 control characters (U+0080-U+009F, NEL included) or U+FFFE/U+FFFF: the official Helm chart passes values through toYaml, which folds NEL into a space and, for the others, silently drops the whole list (all pinned settings with it) (the value is not shown)";
+
+/// Every string and key of values.yaml survives the chart's `toYaml`.
+fn check_to_yaml(v: &Value, at: &str) -> Result<(), Error> {
+    let refuse = |at: &str| Error::InvalidOption {
+        file: "values.yaml".into(),
+        option: "services.secureMattermost".into(),
+        detail: format!("the value rendered at values.{at} {TO_YAML_RULE}"),
+    };
+    match v {
+        Value::String(s) if !survives_to_yaml(s) => Err(refuse(at)),
+        Value::Object(m) => m.iter().try_for_each(|(k, x)| {
+            if survives_to_yaml(k) {
+                // An environment entry is named by its variable, which names the setting.
+                let here = match m.get("name").and_then(Value::as_str) {
+                    Some(n) if k == "value" => format!("{at}[name={n}].value"),
+                    _ => format!("{at}.{k}"),
+                };
+                check_to_yaml(x, here.trim_start_matches('.'))
+            } else {
+                Err(refuse(at))
+            }
+        }),
+        Value::Array(xs) => xs.iter().try_for_each(|x| check_to_yaml(x, at)),
+        _ => Ok(()),
+    }
+}
+
+/// The refusal of a value that `p`'s template could not carry.
+pub fn raw_refusal(p: &RawPaste, file: &str) -> Error {
+    let option = if p.option.is_empty() { "services.secureMattermost".to_string() } else { format!("services.secureMattermost.{}", p.option) };
+    let how = match p.insertion {
+        Insertion::Plain => "as a plain YAML scalar, so it must be one token of letters, digits, '.', '_' and '-' starting with a letter or digit, and not one YAML reads as null, a boolean, a number or a date",
+        Insertion::DoubleQuoted => "between double quotes, so it must consist of letters, digits and . _ - : / @ only",
+    };
+    Error::InvalidOption {
+        file: file.into(),
+        option,
+        detail: format!("the official Helm chart's {} inserts values.{} unescaped {how} (the value is not shown)", p.template, p.values_key),
+    }
 }
 
 /// Set by the chart's own template; repeating them would duplicate env names.
@@ -138,9 +181,10 @@ const CHART_SETS: &[&str] = &[
 ];
 
 pub fn image_tag(d: &Deployment) -> String {
+    let version = d.mattermost.version.to_string();
     match &d.mattermost.image_digest {
-        Some(digest) => format!("{}@{digest}", d.mattermost.version),
-        None => d.mattermost.version.to_string(),
+        Some(digest) => format!("{version}@{digest}"),
+        None => version,
     }
 }
 
@@ -289,6 +333,7 @@ pub fn render(d: &Deployment, config: &Value) -> Result<String, Error> {
         }
     });
     check_raw_pasted(&values)?;
+    check_to_yaml(&values, "")?;
     let mut out = String::from(
         "# Rendered by secure-mattermost from the evaluated declaration; do not edit.\n\
          # Chart: mattermost (mattermost/mattermost-helm, 2.7.x). Secrets are references only.\n",

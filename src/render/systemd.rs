@@ -17,11 +17,13 @@ fn bare(c: char) -> bool {
 /// absolute, and free of what systemd cannot carry literally in a command
 /// line: control characters (refused by systemd), quotes and backslashes
 /// (refused in an executable's name), `$` (collapsed from `$$` in arguments
-/// but not in the executable's name), and U+FFFD (a path that was not UTF-8,
-/// which the unit could not name). Spaces, `%` and other characters are
-/// quoted and escaped by `exec_word`.
+/// but not in the executable's name), U+FFFD (a path that was not UTF-8,
+/// which the unit could not name), and the Unicode non-characters (systemd
+/// ignores a line holding one as "not UTF-8 clean"). Spaces, `%` and other
+/// characters are quoted and escaped by `exec_word`.
 pub fn unit_path(s: &str) -> bool {
-    s.starts_with('/') && !s.ends_with('/') && !s.chars().any(|c| c.is_control() || "\"'\\$\u{fffd}".contains(c))
+    let noncharacter = |c: char| ('\u{fdd0}'..='\u{fdef}').contains(&c) || (c as u32 & 0xfffe) == 0xfffe;
+    s.starts_with('/') && !s.ends_with('/') && !s.chars().any(|c| c.is_control() || noncharacter(c) || "\"'\\$\u{fffd}".contains(c))
 }
 
 /// `s` as one word of an `Exec*=` command line that systemd reads back as
@@ -42,7 +44,7 @@ fn flag(name: &str, value: &str) -> Result<(), Error> {
         Err(Error::InvalidOption {
             file: "command line".into(),
             option: name.into(),
-            detail: "must be an absolute path, not ending in '/', valid UTF-8, without control characters, quotes, backslashes or '$' (it is written into the systemd unit; the value is not shown)".into(),
+            detail: "must be an absolute path, not ending in '/', valid UTF-8, without control characters, Unicode non-characters, quotes, backslashes or '$' (it is written into the systemd unit; the value is not shown)".into(),
         })
     }
 }
@@ -62,7 +64,7 @@ pub fn render(d: &Deployment, config: &serde_json::Value, bins: &Binaries) -> Re
     flag("--out", &config_path)?;
     validate::check("domain", &d.domain, &validate::DOMAIN)?;
     let spec = env::secret_spec(d, config);
-    let files = validate::file_options(d);
+    let files = validate::file_options(&serde_json::to_value(d).unwrap_or_default());
     let mut creds = String::new();
     for s in &spec.secrets {
         let option = files.iter().find(|(_, f)| *f == s.file).map(|(o, _)| o.as_str()).unwrap_or("secretSettings");
@@ -137,7 +139,7 @@ mod tests {
         assert_eq!(exec_word("/usr/local/bin/mattermost"), "/usr/local/bin/mattermost");
         assert_eq!(exec_word("/srv/my dir/100%/x"), "\"/srv/my dir/100%%/x\"");
         assert!(unit_path("/srv/a b/%;{}#") && !unit_path("relative") && !unit_path("/a/") && !unit_path("/a\nb"));
-        for bad in ["/a\"b", "/a'b", "/a\\b", "/a$b", "/a\u{fffd}b", "/a\u{85}b", "/a\tb"] {
+        for bad in ["/a\"b", "/a'b", "/a\\b", "/a$b", "/a\u{fffd}b", "/a\u{85}b", "/a\tb", "/a\u{fdd0}", "/a\u{1fffe}", "/a\u{10ffff}"] {
             assert!(!unit_path(bad), "{bad:?}");
         }
     }
