@@ -88,6 +88,10 @@ pub enum Command {
     Scan(crate::commands::scan::ScanArgs),
     /// Verify a signed evidence bundle (render --sign-key): signature, checksums, no file added or removed.
     VerifyEvidence(crate::commands::verify::VerifyArgs),
+    /// Audit config.json, chart values or operator resources made elsewhere against the catalog.
+    Audit(crate::commands::audit::AuditArgs),
+    /// Find in .nix sources what would put a secret into the world-readable Nix store.
+    Lint(crate::commands::lint::LintArgs),
 }
 
 #[derive(Args, Debug)]
@@ -180,6 +184,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Scan(args) => crate::commands::scan::run(args, format),
         Command::VerifyEvidence(args) => crate::commands::verify::run(args, format),
+        Command::Audit(args) => crate::commands::audit::run(args, format),
+        Command::Lint(args) => crate::commands::lint::run(args, format),
     }
 }
 

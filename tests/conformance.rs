@@ -96,7 +96,7 @@ fn expected(name: &str) -> Expected {
     let doc = dir.join(format!("{name}.json"));
     let err = dir.join(format!("{name}.error.json"));
     let read = |p: &Path| -> Value {
-        serde_json::from_str(
+        parse_json_exact(
             &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
         )
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -129,7 +129,7 @@ fn compare(name: &str, file: &Path, want: &Expected) -> Result<(), String> {
     }
     match (want, got) {
         (Expected::Document(doc), Ok(ours)) => {
-            let (a, b) = (canonical_json(doc), canonical_json(&ours));
+            let (a, b) = (strict_json(doc), strict_json(&ours));
             if a == b {
                 Ok(())
             } else {
@@ -244,7 +244,9 @@ fn nix_evaluate(file: &Path) -> Expected {
         );
     }
     if out.status.success() {
-        Expected::Document(serde_json::from_slice(&out.stdout).expect("Nix's JSON"))
+        Expected::Document(
+            parse_json_exact(&String::from_utf8_lossy(&out.stdout)).expect("Nix's JSON"),
+        )
     } else {
         let (option, rule) = option_named_by_nix(&stderr);
         // As scripts/gen-conformance-expected.sh: the first `error:` line.
@@ -300,9 +302,7 @@ fn built_in_evaluator_matches_live_nix() {
         // The committed expectation must still be what Nix says.
         let committed = expected(&name);
         let same = match (&live, &committed) {
-            (Expected::Document(a), Expected::Document(b)) => {
-                canonical_json(a) == canonical_json(b)
-            }
+            (Expected::Document(a), Expected::Document(b)) => strict_json(a) == strict_json(b),
             (
                 Expected::Error {
                     option: a,
@@ -376,8 +376,8 @@ fn cli_eval_config_prints_the_document() {
     let Expected::Document(want) = expected("minimal") else {
         panic!("minimal is expected to evaluate");
     };
-    let got: Value = serde_json::from_slice(&ok.stdout).expect("eval prints JSON");
-    assert_eq!(canonical_json(&got), canonical_json(&want));
+    let got = parse_json_exact(&String::from_utf8_lossy(&ok.stdout)).expect("eval prints JSON");
+    assert_eq!(strict_json(&got), strict_json(&want));
 
     for name in ["unknown-option", "literal-secret-option", "bad-type-port"] {
         let out = run(&case(name));
@@ -400,18 +400,107 @@ fn cli_eval_config_prints_the_document() {
     }
 }
 
+// --- Reading JSON exactly ----------------------------------------------------
+
+/// JSON as serde_json reads it, except that every non-integer number is the
+/// double nearest to its text: serde_json's default reader can be one unit
+/// in the last place off (e.g. Nix's `2.22507e-308`), which would make a
+/// correctly rounding evaluator look wrong. Numbers are matched to their text
+/// in document order (serde_json keeps object order here: `preserve_order`).
+fn parse_json_exact(text: &str) -> Result<Value, String> {
+    let mut v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut numbers = number_tokens(text).into_iter();
+    let mut bad = None;
+    fix_numbers(&mut v, &mut numbers, &mut bad);
+    match (bad, numbers.next()) {
+        (None, None) => Ok(v),
+        (Some(e), _) => Err(e),
+        (None, Some(extra)) => Err(format!("number {extra} left over")),
+    }
+}
+
+/// The number tokens of a JSON text, outside strings, in order.
+fn number_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == '-' || c.is_ascii_digit() {
+            let mut token = c.to_string();
+            while let Some(&d) = chars.peek() {
+                if d.is_ascii_digit() || matches!(d, '.' | 'e' | 'E' | '+' | '-') {
+                    token.push(d);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            out.push(token);
+        }
+    }
+    out
+}
+
+fn fix_numbers(v: &mut Value, numbers: &mut impl Iterator<Item = String>, bad: &mut Option<String>) {
+    match v {
+        Value::Number(n) => {
+            let Some(token) = numbers.next() else {
+                *bad = Some("fewer number tokens than numbers".to_string());
+                return;
+            };
+            if n.is_f64() {
+                match token.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                    Some(exact) => *n = exact,
+                    None => *bad = Some(format!("number {token}")),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| fix_numbers(i, numbers, bad)),
+        Value::Object(map) => map.values_mut().for_each(|i| fix_numbers(i, numbers, bad)),
+        _ => {}
+    }
+}
+
 // --- RFC 8785 (JSON Canonicalization Scheme) --------------------------------
 
 fn canonical_json(v: &Value) -> String {
     let mut out = String::new();
-    write_canonical(v, &mut out);
+    write_canonical(v, &mut out, false);
     out
 }
 
-fn write_canonical(v: &Value, out: &mut String) {
+/// RFC 8785, but numbers keep what RFC 8785 deliberately forgets and a
+/// consumer of the document does not: integer or float (`2` and `2.0` are
+/// different settings to Mattermost), and the sign of a zero.
+fn strict_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out, true);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String, strict: bool) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) if strict && n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f == 0.0 && f.is_sign_negative() {
+                out.push_str("-0");
+            } else {
+                out.push_str(&es_number(n));
+            }
+            out.push_str("(float)");
+        }
         Value::Number(n) => out.push_str(&es_number(n)),
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
@@ -420,7 +509,7 @@ fn write_canonical(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_canonical(item, out);
+                write_canonical(item, out, strict);
             }
             out.push(']');
         }
@@ -435,7 +524,7 @@ fn write_canonical(v: &Value, out: &mut String) {
                 }
                 write_string(k, out);
                 out.push(':');
-                write_canonical(&map[k], out);
+                write_canonical(&map[k], out, strict);
             }
             out.push('}');
         }
@@ -500,6 +589,25 @@ fn es_number(n: &serde_json::Number) -> String {
         format!("{m}e{esign}{}", e.abs())
     };
     format!("{sign}{body}")
+}
+
+#[test]
+fn exact_reading_and_strict_comparison() {
+    // serde_json alone reads 2.22507e-308 one unit in the last place off.
+    let v = parse_json_exact(r#"{"a":[2.22507e-308,-0,2,1e+21,"1.5e3 \\" 7"],"b":1.23457e+100}"#).unwrap();
+    assert_eq!(v["a"][0].as_f64(), Some("2.22507e-308".parse::<f64>().unwrap()));
+    assert_eq!(v["b"].as_f64(), Some(1.23457e100));
+    assert_eq!(
+        strict_json(&v),
+        "{\"a\":[2.22507e-308(float),-0(float),2,1e+21(float),\"1.5e3 \\\\\\\" 7\"],\"b\":1.23457e+100(float)}"
+    );
+    // 2 and 2.0, 0 and -0.0 differ strictly, not canonically.
+    let (int, float) = (serde_json::json!(2), serde_json::json!(2.0));
+    assert_eq!(canonical_json(&int), canonical_json(&float));
+    assert_ne!(strict_json(&int), strict_json(&float));
+    let (zero, negative) = (serde_json::json!(0.0), serde_json::json!(-0.0));
+    assert_eq!(canonical_json(&zero), canonical_json(&negative));
+    assert_ne!(strict_json(&zero), strict_json(&negative));
 }
 
 #[test]

@@ -51,10 +51,9 @@ fn kubeconform(bin: &Path, file: &Path) -> std::process::Output {
         .expect("kubeconform runs")
 }
 
-#[test]
 fn operator_custom_resource_validates_against_the_crd_schema() {
     let Some(kc) = tool("kubeconform") else {
-        skip("kubernetes_manifests/kubeconform", "kubeconform not installed (scripts/test.sh installs it)");
+        skip_missing("kubeconform", "kubernetes_manifests/kubeconform", "kubeconform not installed (scripts/test.sh installs it)");
         return;
     };
     assert!(root().join("../shared/schemas/crds/installation.mattermost.com/mattermost_v1beta1.json").exists());
@@ -82,11 +81,11 @@ fn operator_custom_resource_validates_against_the_crd_schema() {
     assert!(!kubeconform(&kc, &bad).status.success(), "kubeconform accepted a string replica count");
 }
 
-#[test]
 fn values_render_through_the_official_chart() {
     let chart = std::env::var_os("SECURE_MATTERMOST_HELM_CHART").map(PathBuf::from);
     let (Some(chart), Some(helm)) = (chart.filter(|c| c.join("Chart.yaml").exists()), tool("helm")) else {
-        skip(
+        skip_missing(
+            "helm",
             "kubernetes_manifests/helm",
             "set SECURE_MATTERMOST_HELM_CHART to a copy of charts/mattermost (mattermost/mattermost-helm) and install helm",
         );
@@ -150,3 +149,8 @@ fn values_render_through_the_official_chart() {
         assert!(manifest.contains(needle), "{needle:?} missing:\n{manifest}");
     }
 }
+
+tests![
+    operator_custom_resource_validates_against_the_crd_schema,
+    values_render_through_the_official_chart,
+];

@@ -13,7 +13,7 @@ fn nix_lib_available() -> bool {
         .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true")
         .unwrap_or(false);
     if !ok {
-        skip("nix_module", "nix-instantiate or <nixpkgs/lib> (NIX_PATH=nixpkgs=...) not available");
+        skip_missing("nix", "nix_module", "nix-instantiate or <nixpkgs/lib> (NIX_PATH=nixpkgs=...) not available");
     }
     ok
 }
@@ -30,7 +30,6 @@ fn evaluate(modules: &str) -> std::process::Output {
         .expect("nix-instantiate runs")
 }
 
-#[test]
 fn examples_evaluate_and_committed_json_is_fresh() {
     if !nix_lib_available() {
         return;
@@ -47,7 +46,6 @@ fn examples_evaluate_and_committed_json_is_fresh() {
     }
 }
 
-#[test]
 fn card_example_with_guests_fails_naming_the_option() {
     if !nix_lib_available() {
         return;
@@ -65,7 +63,6 @@ fn card_example_with_guests_fails_naming_the_option() {
     assert!(r.stderr.contains("waived by justification.allowGuestUsers"));
 }
 
-#[test]
 fn evaluation_refuses_literal_secrets_without_echo() {
     if !nix_lib_available() {
         return;
@@ -102,7 +99,6 @@ fn evaluation_refuses_literal_secrets_without_echo() {
     }
 }
 
-#[test]
 fn type_errors_name_the_option_and_path_literals_say_why() {
     if !nix_lib_available() {
         return;
@@ -124,7 +120,6 @@ fn type_errors_name_the_option_and_path_literals_say_why() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("services.secureMattermost.domain"));
 }
 
-#[test]
 fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
     if !nix_lib_available() {
         return;
@@ -163,7 +158,6 @@ fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
 /// In NixOS the top-level evaluation is the system's own, so only the
 /// submodules' traps apply there (see modules/types.nix `unknownOptionTrap`);
 /// file paths are refused the same way.
-#[test]
 fn nixos_module_refuses_without_echo_too() {
     if !nix_lib_available() {
         return;
@@ -189,7 +183,6 @@ fn nixos_module_refuses_without_echo_too() {
     }
 }
 
-#[test]
 fn options_doc_is_fresh_and_every_option_is_documented() {
     if !nix_lib_available() {
         return;
@@ -222,3 +215,13 @@ fn options_doc_is_fresh_and_every_option_is_documented() {
         assert!(o["default"] == true || required, "{name} lacks a default");
     }
 }
+
+tests![
+    examples_evaluate_and_committed_json_is_fresh,
+    card_example_with_guests_fails_naming_the_option,
+    evaluation_refuses_literal_secrets_without_echo,
+    type_errors_name_the_option_and_path_literals_say_why,
+    flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs,
+    nixos_module_refuses_without_echo_too,
+    options_doc_is_fresh_and_every_option_is_documented,
+];

@@ -41,13 +41,20 @@ fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::MissingValue => "missing_value",
         ErrorKind::LiteralSecret => "literal_secret",
         ErrorKind::SecretInValue => "secret_in_value",
+        ErrorKind::TooDeep => "too_deep",
         ErrorKind::Internal => "internal",
     }
 }
 
+/// The diagnostic as the user sees it, without line wrapping: wrapped text
+/// would depend on the terminal width and on the length of the checkout path
+/// inside messages (a file name or a secret split across lines would slip
+/// past `contains`).
 fn render(err: &NixEvalError) -> String {
     let mut out = String::new();
     GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+        .with_width(usize::MAX / 2)
+        .with_wrap_lines(false)
         .render_report(&mut out, err)
         .expect("render diagnostic");
     out

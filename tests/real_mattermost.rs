@@ -27,12 +27,11 @@ const DB_PORT: u16 = 5432;
 /// What render puts in ServiceSettings.ListenAddress for bare metal.
 const MM_PORT: u16 = 8065;
 
-#[test]
 fn real_mattermost_hardened_end_to_end() {
     let env = match Env::detect() {
         Ok(env) => env,
         Err(why) => {
-            common::skip("real_mattermost", &why);
+            common::skip_missing("mattermost", "real_mattermost", &why);
             return;
         }
     };
@@ -661,3 +660,7 @@ fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+tests![
+    real_mattermost_hardened_end_to_end,
+];

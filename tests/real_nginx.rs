@@ -32,12 +32,11 @@ fn curl(args: &[&str]) -> (bool, String) {
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
-#[test]
 fn rendered_nginx_proxy_is_hardened() {
     let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|p| Path::new(p).exists());
     let tools = Command::new("curl").arg("--version").output().is_ok() && Command::new("openssl").arg("version").output().is_ok();
     let Some(nginx) = nginx.filter(|_| tools) else {
-        skip("real_nginx", "nginx, curl or openssl not installed (scripts/test.sh installs them)");
+        skip_missing("nginx", "real_nginx", "nginx, curl or openssl not installed (scripts/test.sh installs them)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -127,3 +126,7 @@ fn rendered_nginx_proxy_is_hardened() {
     let redirect = redirect.to_lowercase();
     assert!(redirect.contains(" 301") && redirect.contains("location: https://chat.example.com/x"), "{redirect}");
 }
+
+tests![
+    rendered_nginx_proxy_is_hardened,
+];

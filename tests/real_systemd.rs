@@ -11,10 +11,9 @@ fn analyze(args: &[&str], dir: &std::path::Path) -> (bool, String) {
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
-#[test]
 fn unit_verifies_and_is_sandboxed() {
     if Command::new("systemd-analyze").arg("--version").output().is_err() {
-        skip("real_systemd", "systemd-analyze not installed");
+        skip_missing("systemd", "real_systemd", "systemd-analyze not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -46,3 +45,7 @@ fn unit_verifies_and_is_sandboxed() {
     assert!(unit.contains("LoadCredential=database-password:/run/secrets/mattermost/database-password"));
     assert!(unit.contains(&format!("--spec {}/secret-env.json", out.display())));
 }
+
+tests![
+    unit_verifies_and_is_sandboxed,
+];

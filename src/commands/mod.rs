@@ -2,5 +2,7 @@
 //! `lint` (secrets in Nix sources), `scan` (SBOM and vulnerabilities) and
 //! `verify-evidence` (the signed bundle).
 
+pub mod audit;
+pub mod lint;
 pub mod scan;
 pub mod verify;

@@ -41,7 +41,8 @@ impl Eval {
         }
         let mut findings = Vec::new();
         let mut path = Vec::new();
-        let body = self.document_json(&cfg, &mut path, &traps, &mut findings)?;
+        // The document is level 1; the option values' set is level 2.
+        let body = self.document_json(&cfg, &mut path, 2, &traps, &mut findings)?;
         if let Some(first) = findings.first() {
             let secrets = self.secrets;
             let mut message = String::from(
@@ -94,14 +95,24 @@ impl Eval {
 
     /// Forces the whole value in attribute order (as `findings` does in
     /// document.nix) and collects the catalog findings on the way.
+    /// `level`: the nesting level an object or list here has in the document
+    /// (counted as serde_json counts its recursion limit); past
+    /// [`crate::limits::MAX_NESTING`] the value is refused before its
+    /// elements are forced, so the recursion stays that shallow.
     fn document_json(
         &mut self,
         t: &Thunk,
         path: &mut Vec<String>,
+        level: usize,
         skip: &[Vec<String>],
         findings: &mut Vec<Finding>,
     ) -> Result<Json> {
         let v = self.force(t)?;
+        if matches!(v, Value::List(_) | Value::Attrs(_)) && level > crate::limits::MAX_NESTING {
+            let mut option = self.schema.prefix.clone();
+            option.extend(path.iter().cloned());
+            return Err(Error::too_deep(&option).at(t.span()));
+        }
         Ok(match v {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(b),
@@ -146,7 +157,7 @@ impl Eval {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     path.push(format!("[{i}]"));
-                    let r = self.document_json(item, path, &[], findings);
+                    let r = self.document_json(item, path, level + 1, &[], findings);
                     path.pop();
                     out.push(r?);
                 }
@@ -160,7 +171,7 @@ impl Eval {
                         path.pop();
                         continue;
                     }
-                    let r = self.document_json(&attr.value, path, skip, findings);
+                    let r = self.document_json(&attr.value, path, level + 1, skip, findings);
                     path.pop();
                     out.insert(k.to_string(), r?);
                 }
@@ -181,7 +192,20 @@ pub(crate) fn nix_float(f: f64) -> Result<Number> {
         return Err(Error::eval("cannot represent a non-finite float in JSON"));
     }
     let text = format_g6(f);
-    serde_json::from_str::<Number>(&text).map_err(|e| Error::eval(format!("float {text}: {e}")))
+    // The number a JSON reader takes from Nix's text: an integer where the
+    // text is one ("2" for 2.0; "-0" is negative zero), else the double
+    // nearest to the text, correctly rounded (serde_json's own reader may be
+    // one unit in the last place off for large exponents).
+    if text == "-0" {
+        return Number::from_f64(-0.0).ok_or_else(|| Error::eval("float -0"));
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return Ok(Number::from(i));
+    }
+    text.parse::<f64>()
+        .ok()
+        .and_then(Number::from_f64)
+        .ok_or_else(|| Error::eval(format!("float {text}")))
 }
 
 fn format_g6(f: f64) -> String {

@@ -352,6 +352,36 @@ impl Error {
         .with_help(HELP_REAL_NIX)
     }
 
+    /// The evaluated document would nest deeper than
+    /// [`crate::limits::MAX_NESTING`]; `option` is the path (as the module's
+    /// messages write it) of the first object or list past the limit.
+    pub fn too_deep(option: &[String]) -> Self {
+        let limit = crate::limits::MAX_NESTING;
+        let full = option.join(".");
+        // The path is as long as the limit: show its ends.
+        let shown = if option.len() > 8 {
+            format!(
+                "{}.….{}",
+                option[..5].join("."),
+                option[option.len() - 2..].join(".")
+            )
+        } else {
+            full.clone()
+        };
+        Error::new(
+            ErrorKind::TooDeep,
+            format!(
+                "the evaluated document would nest deeper than {limit} levels (objects and lists, the document itself being the first): `{shown}` is level {}",
+                limit + 1
+            ),
+        )
+        .with_option(full)
+        .with_label("nested too deeply")
+        .with_help(format!(
+            "every input path refuses documents nested deeper than {limit} levels (src/limits.rs MAX_NESTING); no real declaration comes near it"
+        ))
+    }
+
     pub fn path_literal() -> Self {
         Error::new(
             ErrorKind::PathLiteral,

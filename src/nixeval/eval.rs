@@ -269,12 +269,12 @@ impl Eval {
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, scope),
             ExprKind::Not(x) => Ok(Value::Bool(!self.eval_bool(x, scope)?)),
+            // Nix parses `-x` as `__sub 0 x`: so `-0.0` is 0 - 0.0, a
+            // positive zero.
             ExprKind::Negate(x) => match self.eval(x, scope)? {
-                Value::Int(i) => i
-                    .checked_neg()
-                    .map(Value::Int)
-                    .ok_or_else(|| Error::unsupported("integer overflow (Nix 2.8 wraps around, newer Nix refuses)")),
-                Value::Float(f) => Ok(Value::Float(-f)),
+                v @ (Value::Int(_) | Value::Float(_)) => self
+                    .arith(BinOp::Sub, &Value::Int(0), &v)
+                    .unwrap_or_else(|| Err(Error::eval("cannot negate a non-number"))),
                 other => Err(Error::eval(format!("cannot negate {}", other.describe()))),
             },
         }
@@ -709,6 +709,14 @@ impl Eval {
     /// Nix's `==`: deep, numbers compare across int and float, functions
     /// are never equal.
     pub fn equal(&mut self, l: &Value, r: &Value) -> Result<bool> {
+        // Deep values (built by recursion, not written out) recurse here.
+        self.enter(None)?;
+        let r = self.equal_inner(l, r);
+        self.depth -= 1;
+        r
+    }
+
+    fn equal_inner(&mut self, l: &Value, r: &Value) -> Result<bool> {
         use Value::*;
         Ok(match (l, r) {
             (Null, Null) => true,
@@ -749,6 +757,13 @@ impl Eval {
     }
 
     fn less(&mut self, l: &Value, r: &Value) -> Result<bool> {
+        self.enter(None)?;
+        let r = self.less_inner(l, r);
+        self.depth -= 1;
+        r
+    }
+
+    fn less_inner(&mut self, l: &Value, r: &Value) -> Result<bool> {
         use Value::*;
         match (l, r) {
             (Int(a), Int(b)) => Ok(a < b),

@@ -169,7 +169,7 @@ fn lex_indented<T>(raw: &str, toks: &mut Vec<Tok<T>>) {
     let chars: Vec<char> = raw.chars().collect();
     let mut text = String::new();
     let mut i = 0;
-    let mut piece = |text: &mut String, toks: &mut Vec<Tok<T>>, s: String| {
+    let piece = |text: &mut String, toks: &mut Vec<Tok<T>>, s: String| {
         if !text.is_empty() {
             toks.push(Tok::Text(std::mem::take(text), true));
         }

@@ -7,13 +7,15 @@ use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
-use rnix::ast::{self, HasEntry, InterpolPart};
+use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
 use rnix::{SyntaxKind, SyntaxNode};
 use rowan::ast::AstNode;
 
 use super::ast::*;
 use super::error::{Error, ErrorKind, Result};
 use super::secrets::Secrets;
+use super::literals::{self, NumberError, Part};
+use super::prescan::{prescan, Prescanned, MAX_EXPR_DEPTH};
 use super::source::{FileId, Span};
 
 /// Deeper nesting is refused rather than risking the stack.
@@ -32,9 +34,10 @@ pub(crate) fn lower_file(
     dir: &Path,
     secrets: &Secrets,
 ) -> Result<Lowered> {
-    let parse = rnix::Root::parse(text);
+    let pre = prescan(file, text)?;
+    let parse = rnix::Root::parse(&pre.text);
     if let Some(err) = parse.errors().first() {
-        return Err(parse_error(file, text, err));
+        return Err(parse_error(file, &pre, &parse.syntax(), err));
     }
     let root = ast::Root::cast(parse.syntax()).and_then(|r| r.expr());
     let Some(expr) = root else {
@@ -48,6 +51,7 @@ pub(crate) fn lower_file(
     };
     let mut lower = Lower {
         file,
+        pre: &pre,
         dir: dir.to_path_buf(),
         depth: 0,
         secrets,
@@ -62,23 +66,55 @@ pub(crate) fn lower_file(
     })
 }
 
-fn parse_error(file: FileId, text: &str, err: &rnix::ParseError) -> Error {
+/// A span of the parsed text, in the user's file.
+fn user_span(file: FileId, pre: &Prescanned, range: rnix::TextRange) -> Span {
+    Span {
+        file,
+        start: pre.original(range.start().into()),
+        end: pre.original(range.end().into()),
+    }
+}
+
+fn parse_error(file: FileId, pre: &Prescanned, tree: &SyntaxNode, err: &rnix::ParseError) -> Error {
     use rnix::ParseError as P;
-    let end = u32::try_from(text.len()).unwrap_or(u32::MAX);
-    let range = match err {
-        P::Unexpected(r) | P::UnexpectedExtra(r) | P::UnexpectedDoubleBind(r) => Some(*r),
-        P::UnexpectedWanted(_, r, _) | P::DuplicatedArgs(r, _) => Some(*r),
-        _ => None,
+    let end = pre.original(u32::try_from(pre.text.len()).unwrap_or(u32::MAX));
+    let at_end = Span {
+        file,
+        start: end,
+        end,
     };
-    let span = match range {
-        Some(r) => Span::new(file, r),
-        None => Span {
-            file,
-            start: end,
-            end,
-        },
+    // rnix's own messages carry offsets into the text it parsed; the
+    // diagnostic's location says where instead.
+    let (message, range) = match err {
+        P::Unexpected(r) => ("unexpected input".to_string(), Some(*r)),
+        P::UnexpectedExtra(r) => ("unexpected input after the expression".to_string(), Some(*r)),
+        P::UnexpectedWanted(got, r, wanted) => (
+            format!("unexpected {got:?}, wanted any of {wanted:?}"),
+            Some(*r),
+        ),
+        P::UnexpectedDoubleBind(r) => ("the pattern is bound twice".to_string(), Some(*r)),
+        P::DuplicatedArgs(r, name) => (format!("argument `{name}` is duplicated"), Some(*r)),
+        P::UnexpectedEOF => ("unexpected end of file".to_string(), None),
+        P::UnexpectedEOFWanted(wanted) => {
+            (format!("unexpected end of file, wanted any of {wanted:?}"), None)
+        }
+        P::RecursionLimitExceeded => {
+            // rnix gives up where the nesting got too deep and wraps the rest
+            // of the file in an error node: point at its start.
+            let at = tree
+                .descendants()
+                .find(|n| n.kind() == SyntaxKind::NODE_ERROR)
+                .map(|n| user_span(file, pre, n.text_range()));
+            return Error::unsupported(format!(
+                "an expression nested more than {MAX_EXPR_DEPTH} levels deep"
+            ))
+            .with_label("nested too deeply here")
+            .at(Some(at.map_or(at_end, |s| Span { end: s.start, ..s })));
+        }
+        _ => ("unexpected input".to_string(), None),
     };
-    Error::new(ErrorKind::Parse, format!("syntax error: {err}"))
+    let span = range.map_or(at_end, |r| user_span(file, pre, r));
+    Error::new(ErrorKind::Parse, format!("syntax error: {message}"))
         .with_label("here")
         .at(Some(span))
 }
@@ -112,6 +148,7 @@ pub(crate) const GLOBALS: &[&str] = &[
 
 struct Lower<'a> {
     file: FileId,
+    pre: &'a Prescanned,
     dir: PathBuf,
     depth: u32,
     secrets: &'a Secrets,
@@ -122,7 +159,7 @@ struct Lower<'a> {
 
 impl Lower<'_> {
     fn span(&self, node: &SyntaxNode) -> Span {
-        Span::new(self.file, node.text_range())
+        user_span(self.file, self.pre, node.text_range())
     }
 
     fn unsupported(&self, node: &SyntaxNode, what: &str) -> Error {
@@ -276,15 +313,17 @@ impl Lower<'_> {
     fn literal(&mut self, node: &SyntaxNode, lit: &ast::Literal) -> Result<ExprKind> {
         let token = node.first_token().ok_or_else(|| self.missing(node))?;
         let text = token.text();
+        let number = |r: std::result::Result<ExprKind, NumberError>| {
+            r.map_err(|e| match e {
+                NumberError::Invalid(message) => Error::new(ErrorKind::Parse, message)
+                    .with_label("out of range")
+                    .at(Some(self.span(node))),
+                NumberError::Lexed(what) => Error::unsupported(what).at(Some(self.span(node))),
+            })
+        };
         match token.kind() {
-            SyntaxKind::TOKEN_INTEGER => text.parse::<i64>().map(ExprKind::Int).map_err(|_| {
-                Error::new(ErrorKind::Parse, format!("invalid integer '{text}'"))
-                    .at(Some(self.span(node)))
-            }),
-            SyntaxKind::TOKEN_FLOAT => text.parse::<f64>().map(ExprKind::Float).map_err(|_| {
-                Error::new(ErrorKind::Parse, format!("invalid float '{text}'"))
-                    .at(Some(self.span(node)))
-            }),
+            SyntaxKind::TOKEN_INTEGER => number(literals::integer(text).map(ExprKind::Int)),
+            SyntaxKind::TOKEN_FLOAT => number(literals::float(text).map(ExprKind::Float)),
             // An unquoted URI is a string in Nix.
             SyntaxKind::TOKEN_URI => Ok(ExprKind::Str(vec![StrPart::Lit(text.to_string())])),
             _ => {
@@ -295,23 +334,42 @@ impl Lower<'_> {
     }
 
     fn string(&mut self, s: &ast::Str) -> Result<Vec<StrPart>> {
-        let mut parts = Vec::new();
+        let indented = s
+            .syntax()
+            .first_token()
+            .is_some_and(|t| t.text() == "''");
+        let mut raw = Vec::new();
+        for part in s.parts() {
+            raw.push(match part {
+                InterpolPart::Literal(text) => Part::Lit(text.syntax().text().to_string()),
+                InterpolPart::Interpolation(i) => Part::Interp(self.sub(i.syntax(), i.expr())?),
+            });
+        }
+        let cooked = if indented {
+            literals::indented(raw)
+        } else {
+            literals::quoted(raw)
+        };
+        let mut parts = Vec::with_capacity(cooked.len());
         let mut literal = String::new();
         let mut constant = true;
-        for part in s.normalized_parts() {
+        for part in cooked {
             match part {
-                InterpolPart::Literal(text) => {
+                Part::Lit(text) => {
                     literal.push_str(&text);
-                    parts.push(StrPart::Lit(text));
+                    match parts.last_mut() {
+                        Some(StrPart::Lit(prev)) => prev.push_str(&text),
+                        _ => parts.push(StrPart::Lit(text)),
+                    }
                 }
-                InterpolPart::Interpolation(i) => {
+                Part::Interp(e) => {
                     constant = false;
-                    parts.push(StrPart::Interp(self.sub(i.syntax(), i.expr())?));
+                    parts.push(StrPart::Interp(e));
                 }
             }
         }
-        let range = s.syntax().text_range();
-        let range = usize::from(range.start())..usize::from(range.end());
+        let span = self.span(s.syntax());
+        let range = span.start as usize..span.end as usize;
         let secret_key = self.secrets.is_secret_binding(&self.key_path);
         if secret_key || (constant && self.secrets.looks_like_credential(&literal)) {
             self.sensitive.push(range);
@@ -433,6 +491,17 @@ impl Lower<'_> {
                         .collect();
                     let depth = self.key_path.len();
                     self.key_path.extend(statics);
+                    // The set holding the last name sits this deep in the
+                    // file; `services.secureMattermost = { … }` is level 2 of
+                    // the document (one less with a `config.` prefix). Deeper
+                    // than the document's limit even so: refused here, before
+                    // anything recurses through it (the document itself is
+                    // checked exactly when it is built).
+                    if self.key_path.len() > crate::limits::MAX_NESTING + 2 {
+                        let prefix = self.key_path[..=crate::limits::MAX_NESTING].to_vec();
+                        self.key_path.truncate(depth);
+                        return Err(Error::too_deep(&prefix).at(Some(self.span(&apv_node))));
+                    }
                     let value = self.bind_value(&apv_node, apv.value());
                     self.key_path.truncate(depth);
                     let value = value?;

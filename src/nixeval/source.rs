@@ -15,14 +15,6 @@ pub(crate) struct Span {
 }
 
 impl Span {
-    pub fn new(file: FileId, range: rnix::TextRange) -> Self {
-        Span {
-            file,
-            start: range.start().into(),
-            end: range.end().into(),
-        }
-    }
-
     pub fn len(&self) -> u32 {
         self.end.saturating_sub(self.start)
     }

