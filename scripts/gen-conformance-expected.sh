@@ -7,7 +7,7 @@
 # catalog rule of a literal-secret refusal. Also records the nixpkgs lib commit
 # in tests/conformance/NIXPKGS_LIB_COMMIT.
 #
-# Needs nix-instantiate and nixpkgs' lib on NIX_PATH, e.g.
+# Needs nix-instantiate, jq, python3 and nixpkgs' lib on NIX_PATH, e.g.
 #   NIX_PATH=nixpkgs=/path/to/nixpkgs.lib NIXPKGS_LIB_COMMIT=<rev> scripts/gen-conformance-expected.sh
 # The commit is taken from NIXPKGS_LIB_COMMIT, else from git in the lib's
 # checkout, else kept from the existing file.
@@ -64,13 +64,27 @@ error_json() {
      + {message: $message}'
 }
 
+# Pretty-prints Nix's JSON with every number kept exactly: jq 1.6 rounds
+# integers beyond 2^53 and drops the sign of -0 (which Nix prints for a
+# negative zero); Python's reader keeps integers exact, reads floats to the
+# nearest double and writes them back in shortest form.
+pretty() {
+  python3 -c '
+import json, sys
+def integer(text):
+    return -0.0 if text == "-0" else int(text)
+value = json.loads(sys.stdin.read(), parse_int=integer)
+sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+'
+}
+
 evaluate() {
   local name="$1" file="$2" err
   err="$(mktemp)"
   if json="$(nix-instantiate --eval --strict --json --expr "
       let lib = import <nixpkgs/lib>; in
       (import $root/modules/standalone.nix { inherit lib; modules = [ $file ]; }).evaluated" 2>"$err")"; then
-    printf '%s' "$json" | jq . >"$out/$name.json"
+    printf '%s' "$json" | pretty >"$out/$name.json"
     rm -f "$out/$name.error.json"
     echo "ok    $name"
   else

@@ -86,12 +86,14 @@ pub fn from_value(raw: Value, source: &str) -> Result<(Document, Value), Error> 
             return Err(Error::SchemaVersion {
                 file: source.to_string(),
                 found: other.to_string(),
+                expected: SCHEMA_VERSION,
             })
         }
         None => {
             return Err(Error::SchemaVersion {
                 file: source.to_string(),
                 found: "nothing".into(),
+                expected: SCHEMA_VERSION,
             })
         }
     }
@@ -119,6 +121,13 @@ fn option_name(path: &str) -> String {
 /// serde messages quote string values (`invalid value: string "x"`); keep
 /// the shape of the complaint and drop the quoted value.
 fn redact_serde(msg: String) -> String {
+    // `unknown variant `<value>`, expected one of …`: keep what was expected.
+    if let Some(rest) = msg.strip_prefix("unknown variant `") {
+        return match rest.rfind("`, expected ") {
+            Some(i) => format!("not an allowed value, expected {}", &rest[i + "`, expected ".len()..]),
+            None => "not an allowed value".to_string(),
+        };
+    }
     let re = regex::Regex::new(r#"string "(?:[^"\\]|\\.)*""#).expect("static regex");
     re.replace_all(&msg, "a string").into_owned()
 }

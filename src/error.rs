@@ -23,12 +23,12 @@ pub enum Error {
     )]
     MalformedJson { file: String, detail: String },
 
-    #[error("{file}: unsupported schemaVersion {found} (this helper reads version {})", crate::document::SCHEMA_VERSION)]
+    #[error("{file}: unsupported schemaVersion {found} (this helper reads version {expected})")]
     #[diagnostic(
         code(sm::input::schema_version),
         help("evaluate the declaration with the modules/ shipped with this helper")
     )]
-    SchemaVersion { file: String, found: String },
+    SchemaVersion { file: String, found: String, expected: u64 },
 
     #[error("{file}: option `{option}` is invalid: {detail}")]
     #[diagnostic(code(sm::input::invalid_option), help("see docs/options.md for the option's type"))]

@@ -17,6 +17,10 @@
 //! quoting (docs/chart-facts.md, `render::helm::RAW_PASTED`): one named test
 //! per such value checks, without the chart, that what could change YAML
 //! structure there is refused, by validation and again by the renderer.
+//!
+//! A missing consumer (systemd-analyze, nginx/openssl, helm with a copy of
+//! the chart in SECURE_MATTERMOST_HELM_CHART) skips that part only, reported
+//! with `common::skip_missing` (SECURE_MATTERMOST_REQUIRE makes it fail).
 
 mod common;
 use common::*;
@@ -1108,16 +1112,16 @@ fn random_values_in_every_string_option_read_back_exactly_or_are_refused() {
     let work = tempfile::tempdir().unwrap();
     let systemd = systemd_analyze();
     if !systemd {
-        skip("injection/systemd", "systemd-analyze not installed: units are parsed here but not verified");
+        skip_missing("systemd", "injection/systemd", "systemd-analyze not installed: units are parsed here but not verified");
     }
     let nginx = nginx_bin();
     let pem = openssl_pem(work.path());
     if nginx.is_none() || pem.is_none() {
-        skip("injection/nginx", "nginx or openssl not installed: nginx.conf is tokenized here but not run through nginx -t");
+        skip_missing("nginx", "injection/nginx", "nginx or openssl not installed: nginx.conf is tokenized here but not run through nginx -t");
     }
     let helm = helm_and_chart();
     if helm.is_none() {
-        skip("injection/helm", "set SECURE_MATTERMOST_HELM_CHART to a copy of charts/mattermost and install helm to run values.yaml through the chart too");
+        skip_missing("helm", "injection/helm", "set SECURE_MATTERMOST_HELM_CHART to a copy of charts/mattermost and install helm to run values.yaml through the chart too");
     }
     let consumers = Consumers { systemd, nginx, pem, helm };
     let mut tally = Tally::default();
@@ -1184,7 +1188,7 @@ fn helper_mattermost_and_out_paths_reach_the_unit_exactly_or_are_refused() {
     let root = work.path();
     let systemd = systemd_analyze();
     if !systemd {
-        skip("injection/binaries", "systemd-analyze not installed: command lines are parsed here but not verified");
+        skip_missing("systemd", "injection/binaries", "systemd-analyze not installed: command lines are parsed here but not verified");
     }
     let doc = base("baremetal");
     let mut rng = Rng(0x5eed_0003);

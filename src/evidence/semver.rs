@@ -6,6 +6,8 @@ use std::cmp::Ordering;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
+    /// OSV's `introduced: "0"`: below every version, pre-releases included.
+    min: bool,
     core: [u64; 3],
     pre: Vec<Ident>,
 }
@@ -18,6 +20,9 @@ enum Ident {
 
 impl Version {
     pub fn parse(s: &str) -> Option<Version> {
+        if s == "0" {
+            return Some(Version { min: true, core: [0; 3], pre: vec![] });
+        }
         let s = s.strip_prefix("go").or_else(|| s.strip_prefix('v')).unwrap_or(s);
         let s = s.split('+').next()?;
         let (core, pre) = match s.split_once('-') {
@@ -47,13 +52,13 @@ impl Version {
                 })
                 .collect(),
         };
-        Some(Version { core: nums, pre })
+        Some(Version { min: false, core: nums, pre })
     }
 }
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.core.cmp(&other.core).then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
+        other.min.cmp(&self.min).then_with(|| self.core.cmp(&other.core)).then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
             (true, true) => Ordering::Equal,
             (true, false) => Ordering::Greater,
             (false, true) => Ordering::Less,
@@ -126,6 +131,7 @@ mod tests {
         assert!(v("11.4.0+incompatible") == v("11.4.0"));
         assert!(v("go1.26.8") > v("1.26"));
         assert!(v("0") < v("0.0.1-pre"));
+        assert!(v("0") < v("0.0.0-20200220183623-bac4c82f6975"), "introduced 0 is below every pseudo-version");
         assert!(Version::parse("x.y").is_none());
     }
 
@@ -137,5 +143,8 @@ mod tests {
         assert!(!affected(&ev, &v("1.9.0")));
         assert!(affected(&ev, &v("2.1.0")));
         assert!(!affected(&ev, &v("2.1.1")));
+        let pseudo = vec![Event::Introduced(v("0")), Event::Fixed(v("0.0.0-20200220183623-bac4c82f6975"))];
+        assert!(!affected(&pseudo, &v("v0.45.0")));
+        assert!(affected(&pseudo, &v("v0.0.0-20190101000000-abcdef")));
     }
 }

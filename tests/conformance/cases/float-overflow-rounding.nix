@@ -1,0 +1,9 @@
+# A float literal that rounds to infinity: Nix's lexer refuses it (`invalid float`/`invalid integer`).
+# diagnostic: parse 7:30
+{
+  services.secureMattermost = {
+    mode = "kubernetes";
+    domain = "chat.example.com";
+    settings.Numbers.value = 1.7976931348623159e308;
+  };
+}
