@@ -13,7 +13,11 @@ rec {
   #   sets    = [ { setting = "ServiceSettings.SiteURL"; template = "https://{}"; } … ];
   #   secret  = { setting = "OpenIdSettings.Secret"; credential = "oidc-client-secret"; when = [ … ]; };
   #   answers = [ "guest-accounts-disabled" ];   # rules a justification keyed by the option waives
-  withMeta = meta: option: option // { secureMattermost = meta; };
+  #   kind    = "dns1123Subdomain";              # the grammar a string option's value is held to
+  #                                              # ("freeText": none, every renderer encodes it)
+  # Applied more than once, the records merge.
+  withMeta = meta: option: option // { secureMattermost = (option.secureMattermost or { }) // meta; };
+  withKind = kind: withMeta { inherit kind; };
 
   # A condition on another option, for `sets` and `secret`.
   optionIs = option: value: { inherit option; equals = value; };
@@ -189,18 +193,18 @@ rec {
   kubernetesSecretRef =
     { name, key }:
     closedSubmodule {
-      name = lib.mkOption {
+      name = withKind "dns1123Subdomain" (lib.mkOption {
         type = types.str;
         default = name;
         example = "mattermost-credentials";
         description = "Name of an existing Kubernetes Secret in the release namespace.";
-      };
-      key = lib.mkOption {
+      });
+      key = withKind "secretKey" (lib.mkOption {
         type = types.str;
         default = key;
         example = "value";
         description = "Key inside the Secret.";
-      };
+      });
     };
 
   mkKubernetesSecretOption =

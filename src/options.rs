@@ -38,6 +38,10 @@ pub struct Meta {
     pub secret: Option<SecretMeta>,
     #[serde(default)]
     pub answers: Vec<String>,
+    /// The grammar a string option is held to (`crate::validate::kind`), or
+    /// `freeText`: none, and every renderer encodes it.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// A condition on another option's value.
@@ -133,10 +137,15 @@ fn collect(options: &[Value], prefix: &[String], out: &mut Vec<OptionDecl>) {
         path.extend(o["path"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string));
         let meta: Meta = o.get("meta").cloned().map(|m| serde_json::from_value(m).expect("option metadata follows docs/option-metadata.md (checked by tests)")).unwrap_or_default();
         let ty = o["type"].clone();
-        if ty["kind"] == "attrsOf" && ty["elem"]["kind"] == "submodule" {
+        // Options inside submodules: below an `attrsOf` with `<name>` in their
+        // path; below a (nullable) plain submodule, directly.
+        let inner = if ty["kind"] == "nullOr" { &ty["elem"] } else { &ty };
+        if inner["kind"] == "attrsOf" && inner["elem"]["kind"] == "submodule" {
             let mut below = path.clone();
             below.push("<name>".into());
-            collect(ty["elem"]["options"].as_array().map(Vec::as_slice).unwrap_or_default(), &below, out);
+            collect(inner["elem"]["options"].as_array().map(Vec::as_slice).unwrap_or_default(), &below, out);
+        } else if inner["kind"] == "submodule" {
+            collect(inner["options"].as_array().map(Vec::as_slice).unwrap_or_default(), &path, out);
         }
         out.push(OptionDecl { name: path.join("."), path, ty, meta });
     }

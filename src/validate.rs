@@ -103,84 +103,56 @@ pub fn check(option: &str, value: &str, kind: &Kind) -> Result<(), Error> {
     }
 }
 
-/// Every string option that reaches an artifact and has a grammar, with it.
-/// Kubernetes names are checked in both modes: they are names of their kind
-/// whether used or not. Host and sslmode are spliced into the connection URL
-/// as they are.
-pub const KINDS: &[(&str, Kind)] = &[
-    ("domain", DOMAIN),
-    ("siteName", SITE_NAME),
-    ("mattermost.image", IMAGE_REPOSITORY),
-    ("mattermost.version", IMAGE_TAG),
-    ("mattermost.imageDigest", DIGEST),
-    ("license.kubernetesSecret.name", SUBDOMAIN),
-    ("license.kubernetesSecret.key", SECRET_KEY),
-    ("classificationBanner.color", HEX_COLOR),
-    ("classificationBanner.textColor", HEX_COLOR),
-    ("kubernetes.namespace", LABEL),
-    ("kubernetes.ingressClassName", SUBDOMAIN),
-    ("kubernetes.tlsSecretName", SUBDOMAIN),
-    ("auth.oidc.discoveryEndpoint", URL),
-    ("auth.oidc.kubernetesSecret.name", SUBDOMAIN),
-    ("auth.oidc.kubernetesSecret.key", SECRET_KEY),
-    ("auth.gitlab.url", URL),
-    ("auth.gitlab.kubernetesSecret.name", SUBDOMAIN),
-    ("auth.gitlab.kubernetesSecret.key", SECRET_KEY),
-    ("auth.saml.idpMetadataUrl", URL),
-    ("auth.saml.kubernetesSecret.name", SUBDOMAIN),
-    ("auth.saml.kubernetesSecret.key", SECRET_KEY),
-    ("auth.ldap.server", HOST),
-    ("auth.ldap.kubernetesSecret.name", SUBDOMAIN),
-    ("auth.ldap.kubernetesSecret.key", SECRET_KEY),
-    ("database.host", HOST),
-    ("database.sslMode", SSL_MODE),
-    ("database.kubernetesSecret.name", SUBDOMAIN),
-    ("database.kubernetesSecret.key", SECRET_KEY),
-    ("fileStorage.volumeClaimName", SUBDOMAIN),
-    ("fileStorage.s3.endpoint", HOST_PORT),
-    ("fileStorage.s3.bucket", S3_BUCKET),
-    ("fileStorage.s3.region", S3_REGION),
-    ("fileStorage.s3.kubernetesSecret.name", SUBDOMAIN),
-    ("fileStorage.s3.kubernetesSecret.accessKeyIdKey", SECRET_KEY),
-    ("fileStorage.s3.kubernetesSecret.secretAccessKeyKey", SECRET_KEY),
-    ("smtp.server", HOST),
-    ("smtp.connectionSecurity", SMTP_SECURITY),
-    ("smtp.kubernetesSecret.name", SUBDOMAIN),
-    ("smtp.kubernetesSecret.key", SECRET_KEY),
-    ("pushNotifications.server", URL),
-];
+/// The grammar an option's `kind` metadata names (modules/types.nix
+/// `withKind`); `None` for `freeText` and for names no grammar has.
+pub fn kind(name: &str) -> Option<Kind> {
+    Some(match name {
+        "dnsName" => DOMAIN,
+        "host" => HOST,
+        "hostPort" => HOST_PORT,
+        "url" => URL,
+        "dns1123Label" => LABEL,
+        "dns1123Subdomain" => SUBDOMAIN,
+        "secretKey" => SECRET_KEY,
+        "imageRepository" => IMAGE_REPOSITORY,
+        "imageTag" => IMAGE_TAG,
+        "digest" => DIGEST,
+        "s3Bucket" => S3_BUCKET,
+        "s3Region" => S3_REGION,
+        "hexColor" => HEX_COLOR,
+        "siteName" => SITE_NAME,
+        "sslMode" => SSL_MODE,
+        "smtpSecurity" => SMTP_SECURITY,
+        _ => return None,
+    })
+}
 
-/// File-path options (characters and store: `crate::paths`; normalised: here).
-pub const FILE_OPTIONS: &[&str] = &[
-    "license.file",
-    "tls.certificateFile",
-    "tls.keyFile",
-    "auth.oidc.clientSecretFile",
-    "auth.gitlab.clientSecretFile",
-    "auth.saml.privateKeyFile",
-    "auth.ldap.bindPasswordFile",
-    "database.passwordFile",
-    "database.caFile",
-    "fileStorage.directory",
-    "fileStorage.s3.accessKeyIdFile",
-    "fileStorage.s3.secretAccessKeyFile",
-    "smtp.passwordFile",
-];
-
-/// Free text: no grammar to hold it to, so every renderer encodes it (JSON,
-/// double-quoted YAML, percent-encoding in the connection URL) and no
-/// renderer pastes it raw. On Kubernetes it must still survive the chart's
-/// `toYaml` (`render::helm::survives_to_yaml`), as every string must.
-pub const FREE_TEXT: &[&str] = &[
-    "classificationBanner.text",
-    "auth.oidc.clientId",
-    "auth.gitlab.clientId",
-    "auth.ldap.baseDN",
-    "auth.ldap.bindUsername",
-    "database.name",
-    "database.user",
-    "smtp.username",
-];
+/// Every option value with a grammar, as (option as users write it, value,
+/// grammar): from the options' `kind` metadata, `attrsOf` entries included
+/// (`secretSettings."X".kubernetesSecret.name`).
+pub fn kinded_values(doc: &Value) -> Vec<(String, String, Kind)> {
+    let mut out = Vec::new();
+    for o in crate::options::all() {
+        let Some(k) = o.meta.kind.as_deref().and_then(kind) else { continue };
+        match o.path.iter().position(|p| p == "<name>") {
+            None => {
+                if let Some(s) = crate::options::value_of(doc, &o.name).as_str() {
+                    out.push((o.name.clone(), s.to_string(), k));
+                }
+            }
+            Some(i) => {
+                let parent = o.path[..i].join(".");
+                let rest = o.path[i + 1..].join(".");
+                for (key, entry) in crate::options::value_of(doc, &parent).as_object().into_iter().flatten() {
+                    if let Some(s) = crate::options::value_of(entry, &rest).as_str() {
+                        out.push((format!("{parent}.\"{key}\".{rest}"), s.to_string(), k));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
 
 /// The value at a dotted option path of the serialised deployment.
 fn at<'a>(doc: &'a Value, option: &str) -> &'a Value {
@@ -196,16 +168,14 @@ pub fn deployment(d: &Deployment) -> Result<(), Error> {
 
 /// `deployment`, on the deployment as JSON (`services.secureMattermost`).
 pub fn document(doc: &Value) -> Result<(), Error> {
-    for (option, kind) in KINDS {
-        if let Some(s) = at(doc, option).as_str() {
-            check(option, s, kind)?;
-        }
+    for (option, value, kind) in kinded_values(doc) {
+        check(&option, &value, &kind)?;
     }
     for (option, path) in file_options(doc) {
         check(&option, &path, &NORMALISED_PATH)?;
     }
     if let Some(m) = doc["secretSettings"].as_object() {
-        for (key, s) in m {
+        for key in m.keys() {
             if !setting_key(key) {
                 // The key is not repeated: it failed to be a setting name.
                 return Err(Error::InvalidOption {
@@ -213,11 +183,6 @@ pub fn document(doc: &Value) -> Result<(), Error> {
                     option: "services.secureMattermost.secretSettings".into(),
                     detail: format!("an attribute name must be {} (the name is not shown)", SETTING_KEY.what),
                 });
-            }
-            let option = format!("secretSettings.\"{key}\".kubernetesSecret");
-            if let (Some(name), Some(k)) = (s["kubernetesSecret"]["name"].as_str(), s["kubernetesSecret"]["key"].as_str()) {
-                check(&format!("{option}.name"), name, &SUBDOMAIN)?;
-                check(&format!("{option}.key"), k, &SECRET_KEY)?;
             }
         }
     }
@@ -269,21 +234,10 @@ fn survives_chart(v: &Value, at: &str) -> Result<(), Error> {
     }
 }
 
-/// Every file-path option that is set, with its option name: those of
-/// `FILE_OPTIONS` and each `secretSettings.<name>.file`.
+/// Every file-path option that is set, with its option name (from the
+/// option types: `crate::options::file_values`).
 pub fn file_options(doc: &Value) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = FILE_OPTIONS
-        .iter()
-        .filter_map(|o| at(doc, o).as_str().map(|f| (o.to_string(), f.to_string())))
-        .collect();
-    if let Some(m) = doc["secretSettings"].as_object() {
-        for (k, v) in m {
-            if let Some(f) = v["file"].as_str() {
-                out.push((format!("secretSettings.\"{k}\".file"), f.to_string()));
-            }
-        }
-    }
-    out
+    crate::options::file_values(doc)
 }
 
 // ---- grammars -------------------------------------------------------------

@@ -1530,22 +1530,26 @@ fn renderers_check_what_they_paste_even_past_validation() {
     assert!(unit.contains("ExecStart=\"/opt/my tools/sm\" launch --spec \"/srv/a b/secret-env.json\" -- \"/opt/100%%/mattermost\" server"), "{unit}");
 }
 
-/// Every string option has a decision: a grammar, a file path, or free text
-/// that every renderer encodes. A new option without one fails here.
+/// Every string option has a decision in the module's metadata: a grammar
+/// (`kind`), a file path (its type), free text that every renderer encodes
+/// (`kind = "freeText"`), or an enum. A new option without one fails here.
 #[test]
 fn every_string_option_is_validated_or_declared_free_text() {
-    use secure_mattermost::validate::{FILE_OPTIONS, FREE_TEXT, KINDS};
-    const ENUMS: &[&str] = &["mode", "auth.provider", "fileStorage.driver", "license.edition", "database.postgresqlVersion"];
+    use secure_mattermost::options;
     for kind in ["kubernetes", "baremetal"] {
         let mut names = vec![];
         string_options(&base(kind)["secureMattermost"], "", &mut names);
         names.extend(NOT_STRINGS.iter().map(|s| s.to_string()));
         for n in names {
-            let decided = KINDS.iter().any(|(o, _)| *o == n) || FILE_OPTIONS.contains(&n.as_str()) || FREE_TEXT.contains(&n.as_str()) || ENUMS.contains(&n.as_str());
+            let Some(o) = options::find(&n) else { continue };
+            let inner = if o.ty["kind"] == "nullOr" { &o.ty["elem"] } else { &o.ty };
+            let decided = o.meta.kind.is_some() || options::is_file_type(&o.ty) || inner["kind"] == "enum" || inner["kind"] == "positiveInt";
             assert!(decided, "{kind}: option {n} is neither validated by kind nor declared free text");
         }
     }
-    for (o, _) in KINDS {
-        assert!(!get(&base("kubernetes")["secureMattermost"], o).is_object(), "{o} is not an option");
+    for o in options::all() {
+        if let Some(k) = &o.meta.kind {
+            assert!(k == "freeText" || secure_mattermost::validate::kind(k).is_some(), "{}: unknown kind {k}", o.name);
+        }
     }
 }

@@ -8,9 +8,13 @@
 //! tests/conformance.rs too) and tests/conformance/unsupported (constructs
 //! outside the subset, which Nix may well accept).
 
+mod common;
+
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
+use secure_mattermost::limits::MAX_NESTING;
 use secure_mattermost::nixeval::{evaluate_file, ErrorKind, NixEvalError};
 
 fn root() -> PathBuf {
@@ -365,4 +369,305 @@ fn deep_nesting_and_recursion_fail_cleanly() {
 fn a_missing_file_is_an_io_error() {
     let err = evaluate_file(Path::new("/nonexistent/declaration.nix")).expect_err("missing");
     assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.is_io());
+}
+
+// --- Through the real binary -------------------------------------------------
+
+const HEAD: &str = "services.secureMattermost = { mode = \"kubernetes\"; domain = \"chat.example.com\"; };";
+
+fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let file = dir.join(name);
+    std::fs::write(&file, text).expect("write declaration");
+    file
+}
+
+/// `eval --config FILE` and `check --config FILE`, each within `limit`.
+fn run_both(file: &Path, limit: Duration) -> Vec<common::Run> {
+    let file = file.to_str().expect("UTF-8 path");
+    ["eval", "check"]
+        .iter()
+        .map(|cmd| {
+            let start = Instant::now();
+            let r = common::run(&[cmd, "--config", file, "--today", common::TODAY][..if *cmd == "eval" { 3 } else { 5 }]);
+            let took = start.elapsed();
+            assert!(took < limit, "{cmd} --config {file} took {took:?} (limit {limit:?})");
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn a_diagnostic_past_column_65535_is_shown_without_panicking() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pad = " ".repeat(70_000);
+    let long = "x".repeat(70_000);
+    let cases = [
+        // A type error, an undefined variable and a syntax error at the end
+        // of a minified one-line file; a span that is itself 70,000 columns.
+        (format!("{{ {HEAD}{pad}services.secureMattermost.database.port = \"x\"; }}"), "\"x\"", "option_type"),
+        (format!("{{ {HEAD}{pad}services.secureMattermost.siteName = y; }}"), "y;", "eval"),
+        (format!("{{ {HEAD}{pad}services.secureMattermost.siteName = ; }}"), "; }", "parse"),
+        (format!("{{ {HEAD} services.secureMattermost.database.port = \"{long}\"; }}"), "\"x", "option_type"),
+    ];
+    for (text, at, kind) in cases {
+        let column = text.rfind(at).expect("marker") + 1;
+        let file = write(dir.path(), "minified.nix", &text);
+        for r in run_both(&file, Duration::from_secs(60)) {
+            assert_eq!(r.code, 2, "{kind}: {}", r.stderr);
+            assert!(r.stderr.contains(&format!("nixeval::{kind}")), "{kind}: {}", r.stderr);
+            assert!(
+                r.stderr.contains(&format!("minified.nix:1:{column}")),
+                "{kind}: no 1:{column} in {}",
+                &r.stderr[..r.stderr.len().min(2_000)]
+            );
+            // The snippet is a window around the error, not the whole line.
+            assert!(r.stderr.len() < 3_000, "{kind}: {} bytes of diagnostic", r.stderr.len());
+        }
+        let err = evaluate_file(&file).expect_err("fails");
+        assert_eq!(err.location().map(|l| (l.line, l.column)), Some((1, column)));
+        let _ = render(&err);
+    }
+}
+
+/// `settings.a0.a1.….aN = 1;`: its deepest object is at level N + 2 of the
+/// document (the document 1, `secureMattermost` 2, `settings` 3).
+fn settings_path(names: usize, sep: &str, quoted: bool) -> String {
+    let path: Vec<String> = (0..names)
+        .map(|i| if quoted { format!("\"a{i}\"") } else { format!("a{i}") })
+        .collect();
+    format!("{{ {HEAD} services.secureMattermost.settings.{} = 1; }}", path.join(sep))
+}
+
+/// The nesting depth of a JSON text (objects and arrays), without parsing it
+/// (serde_json refuses 128 levels itself).
+fn json_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for c in text.chars() {
+        match (in_string, c) {
+            (true, _) if escaped => escaped = false,
+            (true, '\\') => escaped = true,
+            (true, '"') | (false, '"') => in_string = !in_string,
+            (false, '{' | '[') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, '}' | ']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+#[test]
+fn a_deep_attribute_path_is_refused_in_linear_time() {
+    // Before: 5,000 segments took 8 s, 20,000 took 150 s (debug build),
+    // quadratic in rnix's tokenizer and the merge of nested paths.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in [
+        ("plain", settings_path(40_000, ".", false)),
+        ("spaced", settings_path(40_000, " . ", false)),
+        ("quoted", settings_path(40_000, ".", true)),
+        (
+            "nested-sets",
+            format!(
+                "{{ {HEAD} services.secureMattermost.settings = {}1{}; }}",
+                "{ a = ".repeat(300),
+                "; }".repeat(300)
+            ),
+        ),
+    ] {
+        let file = write(dir.path(), "deep.nix", &text);
+        for r in run_both(&file, Duration::from_secs(20)) {
+            assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+            assert!(r.stderr.contains("nixeval::too_deep"), "{name}: {}", r.stderr);
+            assert!(
+                r.stderr.contains("services.secureMattermost.settings."),
+                "{name}: the option path prefix is not named: {}",
+                r.stderr
+            );
+        }
+        let err = evaluate_file(&file).expect_err(name);
+        assert_eq!(err.kind(), ErrorKind::TooDeep, "{name}: {err}");
+        let option = err.option_path().expect("option path");
+        assert!(option.starts_with("services.secureMattermost.settings."), "{name}: {option}");
+        assert_eq!(option.split('.').count(), MAX_NESTING + 1, "{name}: {option}");
+    }
+}
+
+#[test]
+fn the_nesting_limit_is_max_nesting_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The deepest object at exactly MAX_NESTING: evaluated, and as deep.
+    let at_limit = [
+        settings_path(MAX_NESTING - 2, ".", false),
+        // With a `config.` prefix the paths are one longer.
+        format!(
+            "{{ config.{HEAD} config.services.secureMattermost.settings.{} = 1; }}",
+            (0..MAX_NESTING - 2).map(|i| format!("a{i}")).collect::<Vec<_>>().join(".")
+        ),
+        // Lists count as levels: settings.x (4) holding lists down to MAX_NESTING.
+        format!(
+            "{{ {HEAD} services.secureMattermost.settings.x = {}1{}; }}",
+            "[ ".repeat(MAX_NESTING - 3),
+            " ]".repeat(MAX_NESTING - 3)
+        ),
+        // Built by a function, not written out.
+        format!(
+            "let f = n: if n == 0 then 1 else {{ a = f (n - 1); }}; in {{ {HEAD} services.secureMattermost.settings = f {}; }}",
+            MAX_NESTING - 2
+        ),
+    ];
+    for text in &at_limit {
+        let file = write(dir.path(), "limit.nix", text);
+        let r = common::run(&["eval", "--config", file.to_str().expect("path")]);
+        assert_eq!(r.code, 0, "{text}: {}", r.stderr);
+        assert_eq!(json_depth(&r.stdout), MAX_NESTING, "{text}");
+        let r = common::run(&["check", "--config", file.to_str().expect("path"), "--today", common::TODAY]);
+        assert!(!r.stderr.contains("too_deep") && !r.stderr.contains("deeper than"), "{text}: {}", r.stderr);
+    }
+    // One level more is refused, naming where.
+    let past_limit = [
+        (settings_path(MAX_NESTING - 1, ".", false), format!(
+                "`services.secureMattermost.settings.a0.a1.….a{}.a{}` is level {}",
+                MAX_NESTING - 4,
+                MAX_NESTING - 3,
+                MAX_NESTING + 1
+            )),
+        (
+            format!(
+                "{{ {HEAD} services.secureMattermost.settings.x = {}1{}; }}",
+                "[ ".repeat(MAX_NESTING - 2),
+                " ]".repeat(MAX_NESTING - 2)
+            ),
+            "`services.secureMattermost.settings.x.[0].….[0].[0]`".to_string(),
+        ),
+        (
+            format!(
+                "let f = n: if n == 0 then 1 else {{ a = f (n - 1); }}; in {{ {HEAD} services.secureMattermost.settings = f {}; }}",
+                MAX_NESTING - 1
+            ),
+            "`services.secureMattermost.settings.a.a.….a.a`".to_string(),
+        ),
+        (
+            format!(
+                "let f = n: if n == 0 then [] else [ (f (n - 1)) ]; in {{ {HEAD} services.secureMattermost.settings.x = f 1000000; }}"
+            ),
+            "`services.secureMattermost.settings.x.[0].….[0].[0]`".to_string(),
+        ),
+    ];
+    for (text, shown) in &past_limit {
+        let file = write(dir.path(), "limit.nix", text);
+        for r in run_both(&file, Duration::from_secs(60)) {
+            assert_eq!(r.code, 2, "{text}: {}", r.stderr);
+            assert!(r.stderr.contains("nixeval::too_deep"), "{}", r.stderr);
+            assert!(r.stderr.contains(&format!("deeper than {MAX_NESTING} levels")), "{}", r.stderr);
+            assert!(r.stderr.contains(shown.as_str()), "{shown} not in {}", r.stderr);
+        }
+    }
+}
+
+#[test]
+fn deep_expressions_are_refused_before_they_recurse() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let n = 100_000;
+    let cases = [
+        format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+        format!("{}{}", "[".repeat(n), "]".repeat(n)),
+        format!("{}1{}", "{ a = ".repeat(n), "; }".repeat(n)),
+        format!("{}true", "!".repeat(n)),
+        format!("{}1", "- ".repeat(n)),
+        format!("{}1", "-".repeat(n)),
+        format!("{}1", "f ".repeat(n)),
+        vec!["1"; n].join(" + "),
+        vec!["1"; n].join("+"),
+        vec!["[]"; n].join(" ++ "),
+        format!("{}\"x\"{}", "\"${".repeat(n), "}\"".repeat(n)),
+        format!("{}1", "x: ".repeat(n)),
+        format!("{}1", "let a = 1; in ".repeat(n)),
+        format!("{}1{}", "if true then ".repeat(n), " else 1".repeat(n)),
+    ];
+    for text in &cases {
+        let file = write(dir.path(), "deep.nix", text);
+        for r in run_both(&file, Duration::from_secs(20)) {
+            assert_eq!(r.code, 2, "{}…: {}", &text[..30], r.stderr);
+            assert!(r.stderr.contains("levels deep") || r.stderr.contains("without a space"), "{}…: {}", &text[..30], r.stderr);
+        }
+        let err = evaluate_file(&file).expect_err("refused");
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{}…: {err}", &text[..30]);
+        assert!(err.location().is_some(), "{}…: no location", &text[..30]);
+    }
+    // Deep values built at run time stop at the evaluation depth limit.
+    let file = write(
+        dir.path(),
+        "deep.nix",
+        format!("let f = n: if n == 0 then [] else [ (f (n - 1)) ]; in {{ {HEAD} services.secureMattermost.siteName = if f 1000000 == f 1000000 then \"a\" else \"b\"; }}"),
+    );
+    let err = evaluate_file(&file).expect_err("too deep");
+    assert_ne!(err.kind(), ErrorKind::Internal, "{err}");
+}
+
+#[test]
+fn file_errors_are_reported_by_their_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |p: &Path| p.to_str().expect("UTF-8 path").to_string();
+
+    // Missing: I/O (exit 3).
+    let missing = dir.path().join("missing.nix");
+    let err = evaluate_file(&missing).expect_err("missing");
+    assert!(err.is_io() && err.message().contains("No such file"), "{err}");
+    for r in run_both(&missing, Duration::from_secs(30)) {
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert!(r.stderr.contains("No such file"), "{}", r.stderr);
+    }
+
+    // A directory: I/O (exit 3), said as such.
+    let err = evaluate_file(dir.path()).expect_err("directory");
+    assert!(err.is_io() && err.message().contains("is a directory"), "{err}");
+    assert!(!err.message().contains("No such file"), "{err}");
+    for r in run_both(dir.path(), Duration::from_secs(30)) {
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert!(r.stderr.contains("is a directory"), "{}", r.stderr);
+    }
+
+    // Not UTF-8: bad input (exit 2) naming the file, the byte offset and the
+    // line; the line is not shown (it may hold a secret in Latin-1).
+    let mut bytes = format!("{{\n  {HEAD}\n  services.secureMattermost.siteName = \"caf").into_bytes();
+    let offset = bytes.len();
+    bytes.extend_from_slice(b"\xe9 hunter2\"; }\n");
+    let latin1 = write(dir.path(), "latin1.nix", &bytes);
+    let err = evaluate_file(&latin1).expect_err("not UTF-8");
+    assert!(!err.is_io(), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Parse);
+    assert!(err.message().contains(&format!("byte offset {offset}")), "{err}");
+    let loc = err.location().expect("location");
+    let column = offset - bytes[..offset].iter().rposition(|&b| b == b'\n').expect("line 3") ;
+    assert_eq!((loc.line, loc.column, loc.offset), (3, column, offset));
+    for r in run_both(&latin1, Duration::from_secs(30)) {
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains("latin1.nix") && r.stderr.contains(&format!("byte offset {offset}")), "{}", r.stderr);
+        assert!(r.stderr.contains(&format!("latin1.nix:3:{column}")), "{}", r.stderr);
+        assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    }
+
+    // An import that is missing is I/O too, pointing at the import.
+    let importer = write(dir.path(), "importer.nix", format!("{{\n  imports = [ ./gone.nix ];\n  {HEAD}\n}}\n"));
+    let err = evaluate_file(&importer).expect_err("missing import");
+    assert!(err.is_io(), "{err}");
+    assert_eq!(err.location().map(|l| (l.line, l.column)), Some((2, 15)), "{err}");
+    let r = common::run(&["eval", "--config", &path(&importer)]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+
+    // An imported directory means its default.nix, as in Nix.
+    std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+    write(&dir.path().join("sub"), "default.nix", "{ services.secureMattermost.siteName = \"From a directory\"; }");
+    let importer = write(dir.path(), "importer.nix", format!("{{ imports = [ ./sub ]; {HEAD} }}"));
+    let doc = evaluate_file(&importer).expect("imports sub/default.nix");
+    assert_eq!(doc["secureMattermost"]["siteName"], "From a directory");
+
+    // A NUL byte (Nix 2.8 silently stops reading there) is refused.
+    let nul = write(dir.path(), "nul.nix", format!("{{ {HEAD} services.secureMattermost.siteName = \"a\0b\"; }}"));
+    let err = evaluate_file(&nul).expect_err("NUL");
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(!err.is_io());
 }

@@ -2,7 +2,7 @@
 let
   inherit (lib) mkOption types literalExpression;
   smTypes = import ../types.nix { inherit lib; };
-  inherit (smTypes) withMeta optionIs;
+  inherit (smTypes) withMeta withKind optionIs;
   nullStr =
     example: description:
     mkOption {
@@ -59,12 +59,12 @@ in
     });
 
     oidc = {
-      discoveryEndpoint = forProvider "oidc" [ { setting = "OpenIdSettings.DiscoveryEndpoint"; } ] (
+      discoveryEndpoint = withKind "url" (forProvider "oidc" [ { setting = "OpenIdSettings.DiscoveryEndpoint"; } ] (
         nullStr "https://idp.example.com/.well-known/openid-configuration" "OpenID Connect discovery URL. Unset leaves an advisory finding."
-      );
-      clientId = forProvider "oidc" [ { setting = "OpenIdSettings.Id"; } ] (
+      ));
+      clientId = withKind "freeText" (forProvider "oidc" [ { setting = "OpenIdSettings.Id"; } ] (
         nullStr "mattermost" "OpenID Connect client id (not a secret)."
-      );
+      ));
     }
     // smTypes.mkSecretSourceOptions {
       fileOption = "clientSecretFile";
@@ -80,17 +80,16 @@ in
     };
 
     gitlab = {
-      url =
-        forProvider "gitlab"
+      url =withKind "url" (forProvider "gitlab"
           [
             { setting = "GitLabSettings.AuthEndpoint"; trimEnd = "/"; template = "{}/oauth/authorize"; }
             { setting = "GitLabSettings.TokenEndpoint"; trimEnd = "/"; template = "{}/oauth/token"; }
             { setting = "GitLabSettings.UserAPIEndpoint"; trimEnd = "/"; template = "{}/api/v4/user"; }
           ]
-          (nullStr "https://gitlab.example.com" "GitLab instance URL.");
-      clientId = forProvider "gitlab" [ { setting = "GitLabSettings.Id"; } ] (
+          (nullStr "https://gitlab.example.com" "GitLab instance URL."));
+      clientId = withKind "freeText" (forProvider "gitlab" [ { setting = "GitLabSettings.Id"; } ] (
         nullStr "0123456789abcdef" "GitLab application id (not a secret)."
-      );
+      ));
     }
     // smTypes.mkSecretSourceOptions {
       fileOption = "clientSecretFile";
@@ -106,9 +105,9 @@ in
     };
 
     saml = {
-      idpMetadataUrl = forProvider "saml" [ { setting = "SamlSettings.IdpMetadataURL"; } ] (
+      idpMetadataUrl = withKind "url" (forProvider "saml" [ { setting = "SamlSettings.IdpMetadataURL"; } ] (
         nullStr "https://idp.example.com/saml/metadata" "SAML IdP metadata URL."
-      );
+      ));
     }
     // smTypes.mkSecretSourceOptions {
       fileOption = "privateKeyFile";
@@ -128,9 +127,9 @@ in
     };
 
     ldap = {
-      server = forProvider "ldap" [ { setting = "LdapSettings.LdapServer"; } ] (
+      server = withKind "host" (forProvider "ldap" [ { setting = "LdapSettings.LdapServer"; } ] (
         nullStr "ldap.example.com" "Directory server host name."
-      );
+      ));
       port =
         forProvider "ldap"
           [
@@ -149,12 +148,12 @@ in
             example = 389;
             description = "Directory server port (636 for LDAPS).";
           });
-      baseDN = forProvider "ldap" [ { setting = "LdapSettings.BaseDN"; } ] (
+      baseDN = withKind "freeText" (forProvider "ldap" [ { setting = "LdapSettings.BaseDN"; } ] (
         nullStr "dc=example,dc=com" "Base DN of user searches."
-      );
-      bindUsername = forProvider "ldap" [ { setting = "LdapSettings.BindUsername"; } ] (
+      ));
+      bindUsername = withKind "freeText" (forProvider "ldap" [ { setting = "LdapSettings.BindUsername"; } ] (
         nullStr "cn=mattermost,ou=services,dc=example,dc=com" "Read-only bind account (not a secret)."
-      );
+      ));
     }
     // smTypes.mkSecretSourceOptions {
       fileOption = "bindPasswordFile";

@@ -3,7 +3,7 @@ let
   inherit (lib) mkOption types literalExpression;
   pin = builtins.fromJSON (builtins.readFile ../../catalog/mattermost-pin.json);
   smTypes = import ../types.nix { inherit lib; };
-  inherit (smTypes) withMeta optionIs;
+  inherit (smTypes) withMeta withKind optionIs;
   saml = optionIs "auth.provider" "saml";
 in
 {
@@ -37,7 +37,7 @@ in
       '';
     });
 
-    domain = withMeta {
+    domain = withKind "dnsName" (withMeta {
       sets = [
         { setting = "ServiceSettings.SiteURL"; template = "https://{}"; }
         { setting = "SamlSettings.ServiceProviderIdentifier"; template = "https://{}/login/sso/saml"; when = [ saml ]; }
@@ -47,14 +47,14 @@ in
       type = types.strMatching "([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?[.])+[a-z]{2,63}";
       example = "chat.example.com";
       description = "Public DNS name users reach Mattermost at; the site URL is `https://<domain>`.";
-    });
+    }));
 
-    siteName = withMeta { sets = [ { setting = "TeamSettings.SiteName"; } ]; } (mkOption {
+    siteName = withKind "siteName" (withMeta { sets = [ { setting = "TeamSettings.SiteName"; } ]; } (mkOption {
       type = types.strMatching ".{1,30}";
       default = "Mattermost";
       example = "Program Chat";
       description = "Name shown in the web application (at most 30 characters).";
-    });
+    }));
 
     allowGuestUsers = withMeta {
       sets = [ { setting = "GuestAccountsSettings.Enable"; } ];
@@ -159,24 +159,24 @@ in
     };
 
     mattermost = {
-      version = mkOption {
+      version = withKind "imageTag" (mkOption {
         type = types.enum [ pin.version ];
         default = pin.version;
         example = pin.version;
         description = "Pinned Mattermost server release; the catalog and the known settings keys follow it.";
-      };
-      image = mkOption {
+      });
+      image = withKind "imageRepository" (mkOption {
         type = types.str;
         default = "mattermost/mattermost-enterprise-edition";
         example = "registry.example.mil/mattermost/mattermost-enterprise-edition";
         description = "Container image repository (Kubernetes mode), typically a mirror inside the enclave.";
-      };
-      imageDigest = mkOption {
+      });
+      imageDigest = withKind "digest" (mkOption {
         type = types.nullOr (types.strMatching "sha256:[0-9a-f]{64}");
         default = null;
         example = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
         description = "Image digest to pin (Kubernetes mode). Unset leaves an advisory finding: tags are mutable.";
-      };
+      });
     };
 
     license = {
@@ -211,7 +211,7 @@ in
     };
 
     classificationBanner = {
-      text = withMeta {
+      text = withKind "freeText" (withMeta {
         sets = [
           { setting = "AnnouncementSettings.EnableBanner"; notNull = true; }
           { setting = "AnnouncementSettings.BannerText"; skipNull = true; }
@@ -222,40 +222,40 @@ in
         default = null;
         example = "UNCLASSIFIED//FOR OFFICIAL USE ONLY - authorised use only, monitored";
         description = "Classification / system-use banner shown on every page. Unset leaves an advisory finding (AC-8).";
-      });
-      color = withMeta { sets = [ { setting = "AnnouncementSettings.BannerColor"; } ]; } (mkOption {
+      }));
+      color = withKind "hexColor" (withMeta { sets = [ { setting = "AnnouncementSettings.BannerColor"; } ]; } (mkOption {
         type = types.strMatching "#[0-9a-fA-F]{6}";
         default = "#007a33";
         example = "#502b85";
         description = "Banner background colour.";
-      });
-      textColor = withMeta { sets = [ { setting = "AnnouncementSettings.BannerTextColor"; } ]; } (mkOption {
+      }));
+      textColor = withKind "hexColor" (withMeta { sets = [ { setting = "AnnouncementSettings.BannerTextColor"; } ]; } (mkOption {
         type = types.strMatching "#[0-9a-fA-F]{6}";
         default = "#ffffff";
         example = "#000000";
         description = "Banner text colour.";
-      });
+      }));
     };
 
     kubernetes = {
-      namespace = mkOption {
+      namespace = withKind "dns1123Label" (mkOption {
         type = types.str;
         default = "mattermost";
         example = "chat";
         description = "Namespace of the release (Kubernetes mode).";
-      };
-      ingressClassName = mkOption {
+      });
+      ingressClassName = withKind "dns1123Subdomain" (mkOption {
         type = types.str;
         default = "nginx";
         example = "traefik";
         description = "Ingress class (Kubernetes mode).";
-      };
-      tlsSecretName = mkOption {
+      });
+      tlsSecretName = withKind "dns1123Subdomain" (mkOption {
         type = types.str;
         default = "mattermost-tls";
         example = "chat-example-com-tls";
         description = "Existing TLS Secret for the ingress (Kubernetes mode), e.g. issued by cert-manager.";
-      };
+      });
     };
 
     tls = {

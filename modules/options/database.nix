@@ -2,11 +2,11 @@
 let
   inherit (lib) mkOption types literalExpression;
   smTypes = import ../types.nix { inherit lib; };
-  inherit (smTypes) withMeta;
+  inherit (smTypes) withMeta withKind;
 in
 {
   options.services.secureMattermost.database = {
-    host = withMeta { sets = [ { setting = "SqlSettings.DriverName"; constant = "postgres"; } ]; } (mkOption {
+    host = withKind "host" (withMeta { sets = [ { setting = "SqlSettings.DriverName"; constant = "postgres"; } ]; } (mkOption {
       # Spliced into the connection URL: a host name (RFC 1123 labels, dot
       # separated; an IPv4 address is one too) or a bracketed IPv6 literal,
       # so that nothing can add a path, parameters or credentials to it.
@@ -14,25 +14,25 @@ in
       default = "mattermost-postgresql";
       example = "db.example.internal";
       description = "PostgreSQL host: a host name (a Kubernetes Service name by default), an IPv4 address or a bracketed IPv6 literal such as `[fd00::5]`. TLS certificate checks are made against this name.";
-    });
+    }));
     port = mkOption {
       type = types.port;
       default = 5432;
       example = 6432;
       description = "PostgreSQL port.";
     };
-    name = mkOption {
+    name = withKind "freeText" (mkOption {
       type = types.str;
       default = "mattermost";
       example = "chat";
       description = "Database name.";
-    };
-    user = mkOption {
+    });
+    user = withKind "freeText" (mkOption {
       type = types.str;
       default = "mattermost";
       example = "mmuser";
       description = "Database role (not a secret).";
-    };
+    });
     passwordFile = smTypes.mkFileOption {
       default = "/run/secrets/mattermost/database-password";
       what = "the database password";
@@ -49,7 +49,7 @@ in
       key = "DB_CONNECTION_STRING";
       what = "the complete PostgreSQL connection string, password included (e.g. synced from Vault by External Secrets)";
     };
-    sslMode = withMeta {
+    sslMode = withKind "sslMode" (withMeta {
       sets = [ { setting = "SqlSettings.DataSource"; computed = "dataSource"; } ];
       answers = [ "database-tls-verify-full" ];
     } (mkOption {
@@ -64,7 +64,7 @@ in
       default = "verify-full";
       example = "verify-ca";
       description = "libpq `sslmode`. Anything weaker than `verify-full` fails the policy check unless justified.";
-    });
+    }));
     caFile = mkOption {
       type = types.nullOr smTypes.absolutePathString;
       default = null;

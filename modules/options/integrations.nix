@@ -2,13 +2,13 @@
 let
   inherit (lib) mkOption types literalExpression;
   smTypes = import ../types.nix { inherit lib; };
-  inherit (smTypes) withMeta optionSet;
+  inherit (smTypes) withMeta withKind optionSet;
   mail = optionSet "smtp.server";
 in
 {
   options.services.secureMattermost = {
     smtp = {
-      server = withMeta {
+      server = withKind "host" (withMeta {
         sets = [
           { setting = "EmailSettings.SendEmailNotifications"; notNull = true; }
           { setting = "EmailSettings.SMTPServer"; skipNull = true; }
@@ -18,14 +18,14 @@ in
         default = null;
         example = "smtp.example.com";
         description = "Mail relay. Unset disables email notifications.";
-      });
+      }));
       port = withMeta { sets = [ { setting = "EmailSettings.SMTPPort"; toString = true; when = [ mail ]; } ]; } (mkOption {
         type = types.port;
         default = 587;
         example = 465;
         description = "Mail relay port.";
       });
-      connectionSecurity = withMeta {
+      connectionSecurity = withKind "smtpSecurity" (withMeta {
         sets = [
           {
             setting = "EmailSettings.ConnectionSecurity";
@@ -47,8 +47,8 @@ in
         default = "STARTTLS";
         example = "TLS";
         description = "Transport security to the relay; `none` fails the policy check unless justified.";
-      });
-      username = withMeta {
+      }));
+      username = withKind "freeText" (withMeta {
         sets = [
           { setting = "EmailSettings.EnableSMTPAuth"; notNull = true; when = [ mail ]; }
           { setting = "EmailSettings.SMTPUsername"; skipNull = true; when = [ mail ]; }
@@ -58,7 +58,7 @@ in
         default = null;
         example = "mattermost";
         description = "Relay account (not a secret).";
-      });
+      }));
     }
     // smTypes.mkSecretSourceOptions {
       fileOption = "passwordFile";
@@ -73,7 +73,7 @@ in
       };
     };
 
-    pushNotifications.server = withMeta {
+    pushNotifications.server = withKind "url" (withMeta {
       sets = [
         { setting = "EmailSettings.SendPushNotifications"; notNull = true; }
         { setting = "EmailSettings.PushNotificationServer"; nullAs = ""; }
@@ -84,6 +84,6 @@ in
       default = null;
       example = "https://push.example.internal";
       description = "Self-hosted push proxy inside the boundary. Unset turns push notifications off.";
-    });
+    }));
   };
 }

@@ -32,16 +32,16 @@ in
         kubernetesSecret = mkOption {
           type = types.nullOr (
             smTypes.closedSubmodule {
-              name = mkOption {
+              name = smTypes.withKind "dns1123Subdomain" (mkOption {
                 type = types.str;
                 example = "mattermost-search";
                 description = "Name of an existing Kubernetes Secret in the release namespace.";
-              };
-              key = mkOption {
+              });
+              key = smTypes.withKind "secretKey" (mkOption {
                 type = types.str;
                 example = "password";
                 description = "Key inside the Secret.";
-              };
+              });
             }
           );
           default = null;

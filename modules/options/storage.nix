@@ -2,7 +2,7 @@
 let
   inherit (lib) mkOption types literalExpression;
   smTypes = import ../types.nix { inherit lib; };
-  inherit (smTypes) withMeta;
+  inherit (smTypes) withMeta withKind;
   s3 = smTypes.optionIs "fileStorage.driver" "s3";
   onS3 = setting: withMeta { sets = [ { inherit setting; when = [ s3 ]; } ]; };
 in
@@ -41,31 +41,31 @@ in
       example = "/srv/mattermost-nfs/data";
       description = "Directory for the `local` and `nfs` drivers.";
     });
-    volumeClaimName = mkOption {
+    volumeClaimName = withKind "dns1123Subdomain" (mkOption {
       type = types.str;
       default = "mattermost-files";
       example = "chat-nfs-files";
       description = "Existing PersistentVolumeClaim (in the release namespace) holding the shared `directory` when `driver` is `nfs` in Kubernetes mode. Unused otherwise.";
-    };
+    });
     s3 = {
-      endpoint = onS3 "FileSettings.AmazonS3Endpoint" (mkOption {
+      endpoint = withKind "hostPort" (onS3 "FileSettings.AmazonS3Endpoint" (mkOption {
         type = types.str;
         default = "s3.amazonaws.com";
         example = "minio.storage.svc:9000";
         description = "S3 endpoint host[:port].";
-      });
-      bucket = onS3 "FileSettings.AmazonS3Bucket" (mkOption {
+      }));
+      bucket = withKind "s3Bucket" (onS3 "FileSettings.AmazonS3Bucket" (mkOption {
         type = types.str;
         default = "mattermost";
         example = "chat-files";
         description = "Bucket name.";
-      });
-      region = onS3 "FileSettings.AmazonS3Region" (mkOption {
+      }));
+      region = withKind "s3Region" (onS3 "FileSettings.AmazonS3Region" (mkOption {
         type = types.str;
         default = "us-east-1";
         example = "us-gov-west-1";
         description = "Bucket region.";
-      });
+      }));
       accessKeyIdFile = smTypes.mkFileOption {
         default = "/run/secrets/mattermost/s3-access-key-id";
         what = "the S3 access key id";
@@ -86,24 +86,24 @@ in
       };
       kubernetesSecret = mkOption {
         type = smTypes.closedSubmodule {
-          name = mkOption {
+          name = withKind "dns1123Subdomain" (mkOption {
             type = types.str;
             default = "mattermost-s3";
             example = "minio-mattermost";
             description = "Name of an existing Secret with the S3 credentials.";
-          };
-          accessKeyIdKey = mkOption {
+          });
+          accessKeyIdKey = withKind "secretKey" (mkOption {
             type = types.str;
             default = "accesskey";
             example = "AWS_ACCESS_KEY_ID";
             description = "Key of the access key id.";
-          };
-          secretAccessKeyKey = mkOption {
+          });
+          secretAccessKeyKey = withKind "secretKey" (mkOption {
             type = types.str;
             default = "secretkey";
             example = "AWS_SECRET_ACCESS_KEY";
             description = "Key of the secret access key.";
-          };
+          });
         };
         default = { };
         defaultText = lib.literalMD "Secret mattermost-s3 with keys accesskey and secretkey (the operator's names)";

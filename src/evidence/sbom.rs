@@ -87,6 +87,15 @@ pub fn go_modules(doc: &Value) -> Vec<(String, String)> {
     out
 }
 
+/// The binary's (GOOS, GOARCH) from the main component's purl qualifiers
+/// (empty when the SBOM does not say).
+pub fn platform(doc: &Value) -> (String, String) {
+    let purl = doc["metadata"]["component"]["purl"].as_str().unwrap_or("");
+    let query = purl.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or("")).unwrap_or("");
+    let get = |k: &str| query.split('&').find_map(|kv| kv.strip_prefix(k).and_then(|v| v.strip_prefix('='))).unwrap_or("").to_string();
+    (get("goos"), get("goarch"))
+}
+
 /// `pkg:golang/github.com/a/b@v1.2.3?type=module#x` → ("github.com/a/b", "v1.2.3").
 pub fn golang_purl(purl: &str) -> Option<(String, String)> {
     let rest = purl.strip_prefix("pkg:golang/")?;

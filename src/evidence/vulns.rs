@@ -210,7 +210,16 @@ struct Match {
 
 /// Our own matcher: each entry's Go ranges against the modules' versions
 /// (and `stdlib` against the Go version). Reads one entry at a time.
-fn osv_match(entries: &[PathBuf], modules: &[(String, String)], go_version: &str) -> Result<(BTreeMap<String, Match>, String), Error> {
+/// Whether an affected entry's packages are all for other platforms
+/// (`ecosystem_specific.imports[].goos/goarch`): such code is not in a
+/// binary built for `goos`/`goarch`, as govulncheck also decides.
+fn other_platform(affected: &Value, goos: &str, goarch: &str) -> bool {
+    let imports: Vec<&Value> = affected["ecosystem_specific"]["imports"].as_array().into_iter().flatten().collect();
+    let excludes = |list: &Value, have: &str| list.as_array().is_some_and(|xs| !xs.is_empty() && !xs.iter().any(|x| x == have));
+    !imports.is_empty() && !goos.is_empty() && imports.iter().all(|i| excludes(&i["goos"], goos) || excludes(&i["goarch"], goarch))
+}
+
+fn osv_match(entries: &[PathBuf], modules: &[(String, String)], go_version: &str, platform: (&str, &str)) -> Result<(BTreeMap<String, Match>, String), Error> {
     use sha2::{Digest, Sha256};
     let mut fingerprint = Sha256::new();
     let mut found = BTreeMap::new();
@@ -233,7 +242,7 @@ fn osv_match(entries: &[PathBuf], modules: &[(String, String)], go_version: &str
             continue;
         }
         for a in entry["affected"].as_array().into_iter().flatten() {
-            if a["package"]["ecosystem"] != "Go" {
+            if a["package"]["ecosystem"] != "Go" || other_platform(a, platform.0, platform.1) {
                 continue;
             }
             let pkg = a["package"]["name"].as_str().unwrap_or("");
@@ -401,7 +410,8 @@ pub fn scan_with(bin: &Path, db: &Path, waivers: &BTreeMap<String, Justification
     })?;
     let sbom = super::sbom::binary_sbom(bin, tools.sbom.as_deref())?;
     let modules = super::sbom::go_modules(&sbom.doc);
-    let (matched, fingerprint) = osv_match(&entries, &modules, &go_version)?;
+    let platform = super::sbom::platform(&sbom.doc);
+    let (matched, fingerprint) = osv_match(&entries, &modules, &go_version, (&platform.0, &platform.1))?;
     let (reach, gv_name) = govulncheck(&gv, bin, db)?;
 
     let keys: BTreeSet<&String> = matched.keys().chain(reach.keys()).collect();

@@ -1,13 +1,13 @@
 //! Artifacts for each mode. Every renderer takes the validated deployment
 //! and the effective configuration; none re-decides policy.
 
-pub mod config_json;
+pub mod baremetal;
 pub mod env;
-pub mod helm;
-pub mod nginx;
-pub mod operator;
-pub mod systemd;
+pub mod kubernetes;
 pub mod yaml;
+
+pub use baremetal::{config_json, nginx, systemd};
+pub use kubernetes::{helm, operator};
 
 use std::path::Path;
 
@@ -29,7 +29,7 @@ pub fn artifacts(d: &Deployment, config: &serde_json::Value, bins: &Binaries) ->
     Ok(match d.mode {
         Mode::Baremetal => vec![
             ("config.json".into(), config_json::render(config)),
-            ("secret-env.json".into(), env::secret_spec_json(d, config)),
+            ("secret-env.json".into(), baremetal::secret_env::render(d, config)),
             ("mattermost.service".into(), systemd::render(d, config, bins)?),
             ("nginx.conf".into(), nginx::render(d)?),
         ],

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{helm, yaml};
+use crate::render::{helm, yaml};
 
 /// Set by the operator from the CR's own fields (site URL, listener, licence
 /// path, database and file store): repeating them would override its values.

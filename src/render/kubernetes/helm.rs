@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{env, yaml};
+use crate::render::{env, yaml};
 use crate::document::{Deployment, StorageDriver};
 use crate::error::Error;
 

@@ -2,7 +2,7 @@
 //! `launch` turns them into MM_* environment just before exec, so they never
 //! reach the unit file, the store or the command line.
 
-use super::{env, Binaries};
+use crate::render::{env, Binaries};
 use crate::document::Deployment;
 use crate::error::Error;
 use crate::validate;
