@@ -1107,21 +1107,20 @@ fn check_unit(unit: &str, out: &Path, doc: &Value, helper: &str, mattermost: &st
     );
 }
 
-#[test]
 fn random_values_in_every_string_option_read_back_exactly_or_are_refused() {
     let work = tempfile::tempdir().unwrap();
     let systemd = systemd_analyze();
     if !systemd {
-        skip_missing("systemd", "injection/systemd", "systemd-analyze not installed: units are parsed here but not verified");
+        skip_part("systemd", "injection/systemd", "systemd-analyze not installed: units are parsed here but not verified");
     }
     let nginx = nginx_bin();
     let pem = openssl_pem(work.path());
     if nginx.is_none() || pem.is_none() {
-        skip_missing("nginx", "injection/nginx", "nginx or openssl not installed: nginx.conf is tokenized here but not run through nginx -t");
+        skip_part("nginx", "injection/nginx", "nginx or openssl not installed: nginx.conf is tokenized here but not run through nginx -t");
     }
     let helm = helm_and_chart();
     if helm.is_none() {
-        skip_missing("helm", "injection/helm", "set SECURE_MATTERMOST_HELM_CHART to a copy of charts/mattermost and install helm to run values.yaml through the chart too");
+        skip_part("helm", "injection/helm", "set SECURE_MATTERMOST_HELM_CHART to a copy of charts/mattermost and install helm to run values.yaml through the chart too");
     }
     let consumers = Consumers { systemd, nginx, pem, helm };
     let mut tally = Tally::default();
@@ -1182,13 +1181,12 @@ fn make_executable(p: &Path) -> bool {
         && std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).is_ok()
 }
 
-#[test]
 fn helper_mattermost_and_out_paths_reach_the_unit_exactly_or_are_refused() {
     let work = tempfile::tempdir().unwrap();
     let root = work.path();
     let systemd = systemd_analyze();
     if !systemd {
-        skip_missing("systemd", "injection/binaries", "systemd-analyze not installed: command lines are parsed here but not verified");
+        skip_part("systemd", "injection/binaries", "systemd-analyze not installed: command lines are parsed here but not verified");
     }
     let doc = base("baremetal");
     let mut rng = Rng(0x5eed_0003);
@@ -1284,7 +1282,6 @@ fn random_value(rng: &mut Rng, depth: usize) -> Value {
     }
 }
 
-#[test]
 fn the_yaml_writer_round_trips_every_string_and_key() {
     let mut rng = Rng(0x5eed_0004);
     for _ in 0..4000 {
@@ -1393,9 +1390,14 @@ fn raw_case(values_key: &str) {
 
 macro_rules! raw_pasted {
     ($($name:ident => $key:literal,)*) => {
-        $( #[test] fn $name() { raw_case($key) } )*
+        $( fn $name() { raw_case($key) } )*
 
-        #[test]
+        /// The named cases, for the test runner.
+        const RAW_CASES: &[common::harness::Test] = &[
+            $(common::harness::Test { name: stringify!($name), run: $name },)*
+            common::harness::Test { name: "every_raw_pasted_value_has_a_named_case", run: every_raw_pasted_value_has_a_named_case },
+        ];
+
         fn every_raw_pasted_value_has_a_named_case() {
             let named = [$($key),*];
             for p in RAW_PASTED {
@@ -1428,7 +1430,6 @@ raw_pasted! {
 
 /// The assessment's finding, end to end: a value that would have put a
 /// privileged root container into the chart's Deployment is refused.
-#[test]
 fn the_privileged_container_injection_is_refused() {
     let payload = "mattermost/mattermost-enterprise-edition:11.4.0\"\n        securityContext:\n          privileged: true\n          runAsUser: 0\n        x: \"";
     let doc = patched(base("kubernetes"), &json!({"mattermost": {"image": payload}}));
@@ -1446,7 +1447,6 @@ fn the_privileged_container_injection_is_refused() {
 /// that reaches values.yaml make the chart's toYaml drop the whole
 /// environment list, and NEL becomes a space. Kubernetes refuses them; bare
 /// metal (JSON only) carries them.
-#[test]
 fn strings_the_charts_to_yaml_would_mangle_are_refused_on_kubernetes_only() {
     for (option, patch) in [
         ("classificationBanner.text", json!({"classificationBanner": {"text": "UNCLAS\u{9f}SIFIED"}})),
@@ -1463,7 +1463,6 @@ fn strings_the_charts_to_yaml_would_mangle_are_refused_on_kubernetes_only() {
     }
 }
 
-#[test]
 fn secret_setting_names_and_sslmode_cannot_carry_syntax() {
     let dir = tempfile::tempdir().unwrap();
     let doc = patched(base("baremetal"), &json!({"secretSettings": {"SqlSettings.AtRestEncryptKey\nExecStartPre=/bin/sh": {"file": "/run/secrets/k"}}}));
@@ -1475,7 +1474,6 @@ fn secret_setting_names_and_sslmode_cannot_carry_syntax() {
 /// Enumerations are spliced into the connection URL (sslMode) and config;
 /// a value outside the enumeration is refused, naming the option, and (as
 /// every refusal) without repeating the value.
-#[test]
 fn enumeration_refusals_name_the_option_and_do_not_echo_the_value() {
     let dir = tempfile::tempdir().unwrap();
     for (option, patch) in [
@@ -1490,7 +1488,6 @@ fn enumeration_refusals_name_the_option_and_do_not_echo_the_value() {
 }
 
 /// The renderers refuse on their own what validation would have refused.
-#[test]
 fn renderers_check_what_they_paste_even_past_validation() {
     use secure_mattermost::render::{nginx, systemd, Binaries};
     let good = base("baremetal");
@@ -1533,7 +1530,6 @@ fn renderers_check_what_they_paste_even_past_validation() {
 /// Every string option has a decision in the module's metadata: a grammar
 /// (`kind`), a file path (its type), free text that every renderer encodes
 /// (`kind = "freeText"`), or an enum. A new option without one fails here.
-#[test]
 fn every_string_option_is_validated_or_declared_free_text() {
     use secure_mattermost::options;
     for kind in ["kubernetes", "baremetal"] {
@@ -1553,3 +1549,16 @@ fn every_string_option_is_validated_or_declared_free_text() {
         }
     }
 }
+
+tests![
+    random_values_in_every_string_option_read_back_exactly_or_are_refused,
+    helper_mattermost_and_out_paths_reach_the_unit_exactly_or_are_refused,
+    the_yaml_writer_round_trips_every_string_and_key,
+    the_privileged_container_injection_is_refused,
+    strings_the_charts_to_yaml_would_mangle_are_refused_on_kubernetes_only,
+    secret_setting_names_and_sslmode_cannot_carry_syntax,
+    enumeration_refusals_name_the_option_and_do_not_echo_the_value,
+    renderers_check_what_they_paste_even_past_validation,
+    every_string_option_is_validated_or_declared_free_text,
+    ; RAW_CASES
+];

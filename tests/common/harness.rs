@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
+#[derive(Clone, Copy)]
 pub struct Test {
     pub name: &'static str,
     pub run: fn(),
@@ -136,12 +137,16 @@ fn panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// `tests![a, b, c];` at the end of a test file: its `main`, running those functions.
+/// `tests![a, b, c];` at the end of a test file: its `main`, running those
+/// functions (`tests![a, b; MORE]` adds a slice of generated `Test`s).
 #[macro_export]
 macro_rules! tests {
-    ($($f:ident),* $(,)?) => {
+    ($($f:ident),* $(,)? $(; $more:expr)?) => {
         fn main() {
-            common::harness::main(&[$(common::harness::Test { name: stringify!($f), run: $f }),*])
+            #[allow(unused_mut)]
+            let mut all = vec![$(common::harness::Test { name: stringify!($f), run: $f }),*];
+            $(all.extend_from_slice($more);)?
+            common::harness::main(&all)
         }
     };
 }
