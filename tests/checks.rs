@@ -7,21 +7,9 @@ mod common;
 use common::*;
 use std::process::Command;
 
-fn lib_available(test: &str) -> bool {
-    let ok = Command::new("nix-instantiate")
-        .args(["--eval", "-E", "builtins.pathExists <nixpkgs/lib>"])
-        .output()
-        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true")
-        .unwrap_or(false);
-    if !ok {
-        skip_missing("nix", test, "nix-instantiate or <nixpkgs/lib> (NIX_PATH=nixpkgs=...) not available");
-    }
-    ok
-}
-
 fn run_check(name: &str) {
     let test = format!("checks/{name}");
-    if !lib_available(&test) {
+    if !nix_lib_available(&test) {
         return;
     }
     let expr = format!("(import ./checks/default.nix {{ lib = import <nixpkgs/lib>; }}).{name}");
@@ -57,7 +45,7 @@ fn nixos_module_evaluates_against_its_stand_ins() {
 /// The flake's example checks build the helper and render; here the same
 /// documents (from real Nix) are rendered by the binary under test.
 fn examples_render() {
-    if !lib_available("checks/examples-render") {
+    if !nix_lib_available("checks/examples-render") {
         return;
     }
     for ex in ["baremetal", "kubernetes"] {

@@ -320,13 +320,7 @@ fn a_new_option_with_metadata_only_reaches_config_and_environment() {
 
 /// The same, from a scratch copy of the module itself, with real Nix writing the schema.
 fn a_new_option_declared_in_the_module_reaches_config_and_environment() {
-    let have_lib = Command::new("nix-instantiate")
-        .args(["--eval", "-E", "builtins.pathExists <nixpkgs/lib>"])
-        .output()
-        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true")
-        .unwrap_or(false);
-    if !have_lib {
-        skip_missing("nix", "contract/new_option_in_the_module", "nix-instantiate or <nixpkgs/lib> not available");
+    if !nix_lib_available("contract/new_option_in_the_module") {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@
 mod common;
 use common::*;
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn waived_doc() -> Value {
@@ -156,7 +156,7 @@ fn oscal_documents_load_in_compliance_trestle() {
 #[test]
 fn oscal_documents_pass_oscal_validate() {
     let venv = std::env::var("SM_OSCAL_VALIDATE").unwrap_or_else(|_| {
-        std::env::var("HOME").map(|h| format!("{h}/.cache/secure-mattermost/oscal-validate/bin/oscal-validate")).unwrap_or_default()
+        cache_dir().join("secure-mattermost/oscal-validate/bin/oscal-validate").display().to_string()
     });
     if !Path::new(&venv).is_file() {
         skip("evidence::oscal_documents_pass_oscal_validate", "oscal-validate not installed (needs Python >= 3.12; scripts/test.sh installs it into ~/.cache/secure-mattermost/oscal-validate)");
@@ -230,4 +230,9 @@ fn collect(v: &Value, out: &mut Vec<String>) {
         Value::Array(xs) => xs.iter().for_each(|x| collect(x, out)),
         _ => {}
     }
+}
+
+/// `$XDG_CACHE_HOME`, else `~/.cache` (where scripts/test.sh installs tools).
+fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache"))
 }

@@ -6,18 +6,6 @@ mod common;
 use common::*;
 use std::process::Command;
 
-fn nix_lib_available() -> bool {
-    let ok = Command::new("nix-instantiate")
-        .args(["--eval", "-E", "builtins.pathExists <nixpkgs/lib>"])
-        .output()
-        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true")
-        .unwrap_or(false);
-    if !ok {
-        skip_missing("nix", "nix_module", "nix-instantiate or <nixpkgs/lib> (NIX_PATH=nixpkgs=...) not available");
-    }
-    ok
-}
-
 /// Evaluate through modules/standalone.nix exactly as the docs show.
 fn evaluate(modules: &str) -> std::process::Output {
     let expr = format!(
@@ -31,7 +19,7 @@ fn evaluate(modules: &str) -> std::process::Output {
 }
 
 fn examples_evaluate_and_committed_json_is_fresh() {
-    if !nix_lib_available() {
+    if !nix_lib_available("nix_module") {
         return;
     }
     for ex in ["kubernetes", "baremetal"] {
@@ -47,7 +35,7 @@ fn examples_evaluate_and_committed_json_is_fresh() {
 }
 
 fn card_example_with_guests_fails_naming_the_option() {
-    if !nix_lib_available() {
+    if !nix_lib_available("nix_module") {
         return;
     }
     let out = evaluate("[ ./examples/kubernetes.nix { services.secureMattermost.allowGuestUsers = lib.mkForce true; } ]");
@@ -64,7 +52,7 @@ fn card_example_with_guests_fails_naming_the_option() {
 }
 
 fn evaluation_refuses_literal_secrets_without_echo() {
-    if !nix_lib_available() {
+    if !nix_lib_available("nix_module") {
         return;
     }
     let canary = "CANARY-5be1-never-print";
@@ -100,7 +88,7 @@ fn evaluation_refuses_literal_secrets_without_echo() {
 }
 
 fn type_errors_name_the_option_and_path_literals_say_why() {
-    if !nix_lib_available() {
+    if !nix_lib_available("nix_module") {
         return;
     }
     for (decl, needle) in [
@@ -121,7 +109,7 @@ fn type_errors_name_the_option_and_path_literals_say_why() {
 }
 
 fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
-    if !nix_lib_available() {
+    if !nix_lib_available("nix_module") {
         return;
     }
     let expr = "import ./tests/nix/flake-standin.nix { modules = [ { services.secureMattermost = { enable = true; mode = \"baremetal\"; domain = \"chat.example.com\"; nixos.policyDate = \"2026-11-23\"; }; } ]; }";
@@ -159,7 +147,7 @@ fn flake_outputs_and_nixos_module_evaluate_with_a_lib_only_nixpkgs() {
 /// submodules' traps apply there (see modules/types.nix `unknownOptionTrap`);
 /// file paths are refused the same way.
 fn nixos_module_refuses_without_echo_too() {
-    if !nix_lib_available() {
+    if !nix_lib_available("nix_module") {
         return;
     }
     let canary = "CANARY-77aa-never-print";
@@ -184,7 +172,7 @@ fn nixos_module_refuses_without_echo_too() {
 }
 
 fn options_doc_is_fresh_and_every_option_is_documented() {
-    if !nix_lib_available() {
+    if !nix_lib_available("nix_module") {
         return;
     }
     let out = Command::new("nix-instantiate")

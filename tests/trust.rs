@@ -156,13 +156,7 @@ fn secrets_are_refused_through_input_and_config_alike_and_never_echoed() {
 /// The same cases through the module's own Nix code (modules/document.nix),
 /// with real `nix-instantiate`, where nixpkgs' lib is on NIX_PATH.
 fn secrets_are_refused_by_the_nix_module_alike() {
-    let have_lib = std::process::Command::new("nix-instantiate")
-        .args(["--eval", "-E", "builtins.pathExists <nixpkgs/lib>"])
-        .output()
-        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true")
-        .unwrap_or(false);
-    if !have_lib {
-        skip_missing("nix", "trust/secrets_are_refused_by_the_nix_module_alike", "nix-instantiate or <nixpkgs/lib> not available");
+    if !nix_lib_available("trust/secrets_are_refused_by_the_nix_module_alike") {
         return;
     }
     for case in secret_cases() {

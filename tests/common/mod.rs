@@ -159,3 +159,18 @@ pub fn skip_missing(prerequisite: &str, test: &str, why: &str) {
         let _ = writeln!(f, "{line}");
     }
 }
+
+/// Whether real `nix-instantiate` with nixpkgs' lib on NIX_PATH is here; when
+/// not, the calling test is skipped (or fails if SECURE_MATTERMOST_REQUIRE
+/// names `nix`).
+pub fn nix_lib_available(test: &str) -> bool {
+    let ok = std::process::Command::new("nix-instantiate")
+        .args(["--eval", "-E", "builtins.pathExists <nixpkgs/lib>"])
+        .output()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true")
+        .unwrap_or(false);
+    if !ok {
+        skip_missing("nix", test, "nix-instantiate or <nixpkgs/lib> (NIX_PATH=nixpkgs=...) not available");
+    }
+    ok
+}
