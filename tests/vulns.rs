@@ -280,3 +280,45 @@ fn syft_and_cyclonedx_gomod_list_the_same_modules() {
     let strip = |v: Vec<String>| v.into_iter().filter(|p| !p.starts_with(main)).collect::<Vec<_>>();
     assert_eq!(strip(a), strip(b));
 }
+
+/// The helper's SBOM (from its compiled-in Cargo.lock, written by every
+/// render) lists every crate `cargo cyclonedx` finds for this target, and
+/// only crates for other targets besides.
+#[test]
+fn helper_sbom_matches_cargo_cyclonedx() {
+    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+    let tool = Some(home.join("bin/cargo-cyclonedx")).filter(|p| p.is_file());
+    let Some(tool) = tool else {
+        skip("vulns::helper_sbom", "cargo-cyclonedx not installed (scripts/test.sh installs it with cargo install)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert_eq!(run_stdin(&["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY], &load("examples/baremetal.json").to_string()).code, 0);
+    let ours: Value = serde_json::from_str(&std::fs::read_to_string(out.join("sbom-secure-mattermost.cdx.json")).unwrap()).unwrap();
+    // cargo cyclonedx writes beside the manifest: a copy of the manifest and lock with stub sources.
+    let proj = dir.path().join("proj");
+    std::fs::create_dir_all(proj.join("src")).unwrap();
+    for f in ["Cargo.toml", "Cargo.lock"] {
+        std::fs::copy(root().join(f), proj.join(f)).unwrap();
+    }
+    std::fs::write(proj.join("src/lib.rs"), "").unwrap();
+    std::fs::write(proj.join("src/main.rs"), "fn main() {}").unwrap();
+    let o = Command::new(&tool)
+        .args(["cyclonedx", "--format", "json", "--target", "x86_64-unknown-linux-gnu"])
+        .current_dir(&proj)
+        .env("CARGO_NET_OFFLINE", "true")
+        .output()
+        .expect("cargo-cyclonedx runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let theirs: Value = serde_json::from_str(&std::fs::read_to_string(proj.join("secure-mattermost.cdx.json")).unwrap()).unwrap();
+    let set = |v: &Value| -> std::collections::BTreeSet<(String, String)> {
+        v["components"].as_array().unwrap().iter().map(|c| (c["name"].as_str().unwrap().to_string(), c["version"].as_str().unwrap().to_string())).collect()
+    };
+    let (ours, theirs) = (set(&ours), set(&theirs));
+    let missing: Vec<_> = theirs.difference(&ours).collect();
+    assert!(missing.is_empty(), "crates cargo-cyclonedx lists and we do not: {missing:?}");
+    let extra: Vec<_> = ours.difference(&theirs).collect();
+    let other_target = |n: &str| ["windows", "wasi", "wasm", "r-efi", "wincon", "polyfill", "hermit", "redox"].iter().any(|w| n.contains(w));
+    assert!(extra.iter().all(|(n, _)| other_target(n)), "crates only we list, not all for other targets: {extra:?}");
+}

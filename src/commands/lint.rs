@@ -383,10 +383,10 @@ pub fn lint_source(source: &str) -> Result<Vec<LintFinding>, usize> {
             let (start, end) = range(&vnode);
             let finding = |rule| LintFinding { rule, start, end, attribute: attribute.clone() };
             match &value {
-                ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) | ast::Expr::PathSearch(_) => {
-                    if is_file_option(&keys) || secrets.is_secret_binding(&keys) {
-                        out.push(finding(LintRule::PathLiteralSecretFile));
-                    }
+                ast::Expr::PathAbs(_) | ast::Expr::PathRel(_) | ast::Expr::PathHome(_) | ast::Expr::PathSearch(_)
+                    if is_file_option(&keys) || secrets.is_secret_binding(&keys) =>
+                {
+                    out.push(finding(LintRule::PathLiteralSecretFile));
                 }
                 ast::Expr::Str(s) => {
                     let text = literal(s);

@@ -137,13 +137,16 @@ pub fn family_of(control: &str) -> &str {
     control.split(['-', '.']).next().unwrap_or(control)
 }
 
+/// A family prefix (`ac`) and its controls, each with the rules mapped to it.
+pub type Family<'a> = (String, Vec<(String, Vec<&'a crate::catalog::Rule>)>);
+
 /// Catalog control ids (lower case, `ac-2.1`) grouped by family, sorted by
 /// family then control number; each with the rules mapped to it in catalog order.
-pub fn controls_by_family(catalog: &Catalog) -> Vec<(String, Vec<(String, Vec<&crate::catalog::Rule>)>)> {
+pub fn controls_by_family(catalog: &Catalog) -> Vec<Family<'_>> {
     let mut controls: Vec<String> = catalog.rules.iter().flat_map(|r| r.controls.iter().cloned()).collect();
     controls.sort_by_key(|c| control_sort_key(c));
     controls.dedup();
-    let mut out: Vec<(String, Vec<(String, Vec<&crate::catalog::Rule>)>)> = Vec::new();
+    let mut out: Vec<Family> = Vec::new();
     for c in controls {
         let fam = family_of(&c).to_string();
         let rules: Vec<_> = catalog.rules.iter().filter(|r| r.controls.contains(&c)).collect();
@@ -193,9 +196,9 @@ pub fn files(ctx: &Context) -> Vec<(String, String)> {
     if let Some(poam) = poam::render_opt(ctx) {
         out.push(("poam.oscal.json".to_string(), poam));
     }
+    out.push(("sbom-secure-mattermost.cdx.json".to_string(), sbom::helper_sbom()));
     if let Some(scan) = ctx.scan {
         out.push(("sbom-mattermost.cdx.json".to_string(), scan.sbom_text.clone()));
-        out.push(("sbom-secure-mattermost.cdx.json".to_string(), sbom::helper_sbom()));
         out.push(("vulnerabilities.json".to_string(), scan.to_json()));
     }
     out

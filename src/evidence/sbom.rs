@@ -90,10 +90,16 @@ pub fn go_modules(doc: &Value) -> Vec<(String, String)> {
 /// The binary's (GOOS, GOARCH) from the main component's purl qualifiers
 /// (empty when the SBOM does not say).
 pub fn platform(doc: &Value) -> (String, String) {
-    let purl = doc["metadata"]["component"]["purl"].as_str().unwrap_or("");
-    let query = purl.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or("")).unwrap_or("");
-    let get = |k: &str| query.split('&').find_map(|kv| kv.strip_prefix(k).and_then(|v| v.strip_prefix('='))).unwrap_or("").to_string();
-    (get("goos"), get("goarch"))
+    let main = std::iter::once(&doc["metadata"]["component"]);
+    for c in main.chain(doc["components"].as_array().into_iter().flatten()) {
+        let purl = c["purl"].as_str().unwrap_or("");
+        let query = purl.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or("")).unwrap_or("");
+        let get = |k: &str| query.split('&').find_map(|kv| kv.strip_prefix(k).and_then(|v| v.strip_prefix('='))).unwrap_or("").to_string();
+        if purl.starts_with("pkg:golang/") && !get("goos").is_empty() {
+            return (get("goos"), get("goarch"));
+        }
+    }
+    (String::new(), String::new())
 }
 
 /// `pkg:golang/github.com/a/b@v1.2.3?type=module#x` → ("github.com/a/b", "v1.2.3").
@@ -102,7 +108,8 @@ pub fn golang_purl(purl: &str) -> Option<(String, String)> {
     let rest = rest.split(['?', '#']).next()?;
     let (name, version) = rest.rsplit_once('@')?;
     let name = name.replace("%40", "@");
-    (!name.is_empty() && !version.is_empty()).then(|| (name, version.to_string()))
+    let version = version.replace("%2B", "+").replace("%2b", "+");
+    (!name.is_empty() && !version.is_empty()).then_some((name, version))
 }
 
 struct LockPackage {

@@ -102,7 +102,7 @@ pub fn affected(events: &[Event], v: &Version) -> bool {
         Event::Introduced(x) | Event::Fixed(x) | Event::LastAffected(x) => x.clone(),
     };
     let mut sorted: Vec<&Event> = events.iter().collect();
-    sorted.sort_by(|a, b| key(a).cmp(&key(b)));
+    sorted.sort_by_key(|e| key(e));
     let mut inside = false;
     for e in sorted {
         match e {

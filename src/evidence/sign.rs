@@ -40,7 +40,7 @@ pub fn sign_bundle(files: &mut Vec<(String, String)>, key: &Path) -> Result<(), 
         .map_err(|e| bad_input(format!("cannot run ssh-keygen: {e}"), Some("install openssh-client")))?;
     if !out.status.success() {
         // ssh-keygen's message names the key file, never its contents.
-        let why = String::from_utf8_lossy(&out.stderr).lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").to_string();
+        let why = String::from_utf8_lossy(&out.stderr).lines().rfind(|l| !l.trim().is_empty()).unwrap_or("").to_string();
         return Err(bad_input(
             format!("--sign-key {}: ssh-keygen could not sign the evidence manifest: {why}", key.display()),
             Some("give an unencrypted OpenSSH private key readable only by its owner (chmod 600), e.g. from ssh-keygen -t ed25519"),

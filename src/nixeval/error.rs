@@ -442,6 +442,22 @@ impl Error {
         let mut source = None;
         if let Some(span) = e.span {
             if let Some(file) = sources.get(span.file) {
+                // Spans are byte ranges; keep them on character boundaries
+                // (and inside the file) so the snippet can always be cut.
+                let text = file.text.as_str();
+                let mut start = (span.start as usize).min(text.len());
+                while !text.is_char_boundary(start) {
+                    start -= 1;
+                }
+                let mut end = (span.end as usize).clamp(start, text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                let span = super::source::Span {
+                    file: span.file,
+                    start: u32::try_from(start).unwrap_or(span.start),
+                    end: u32::try_from(end).unwrap_or(span.end),
+                };
                 let (line, column) = file.line_col(span.start as usize);
                 location = Some(Location {
                     file: file.path.clone(),

@@ -72,6 +72,20 @@ impl Eval {
         ScopeId(self.scopes.len() - 1)
     }
 
+    /// Runs `f` one level deeper, refusing past the depth limit: for every
+    /// recursion that follows a value's structure (properties, equality)
+    /// rather than an expression's.
+    pub(crate) fn nested<T>(
+        &mut self,
+        span: Option<Span>,
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        self.enter(span)?;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
     fn enter(&mut self, span: Option<Span>) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {

@@ -95,6 +95,11 @@ impl Eval {
 
     /// `mkMerge` spliced and `mkIf` decided, as lib's `dischargeProperties`.
     fn discharge(&mut self, def: &Def, out: &mut Vec<Def>) -> Result<()> {
+        // `mkMerge [ (mkMerge [ … ]) ]` built by recursion nests without bound.
+        self.nested(def.value.span(), |ev| ev.discharge_inner(def, out))
+    }
+
+    fn discharge_inner(&mut self, def: &Def, out: &mut Vec<Def>) -> Result<()> {
         let v = self.force(&def.value)?;
         match self.property_type(&v)?.as_deref() {
             Some("merge") => {

@@ -15,6 +15,10 @@ use super::schema::{Node, SetId};
 use super::source::Span;
 use super::value::*;
 
+/// Deepest chain of `imports` followed (a module importing a module
+/// importing …); real declarations nest a few levels.
+const MAX_IMPORT_DEPTH: usize = 512;
+
 /// One module's contribution: its file and its `config` (possibly wrapped in
 /// `mkIf`/`mkMerge`/`mkOverride`).
 #[derive(Clone)]
@@ -124,22 +128,35 @@ impl Eval {
     /// Imports followed breadth-first, each module once (by key), then
     /// reversed: the order lib's `evalModules` hands definitions on in.
     fn collect_modules(&mut self, sys: &Rc<ModuleSystem>, root: &Path) -> Result<Vec<ModuleDef>> {
-        let mut queue: VecDeque<(Source, Rc<str>, String, usize)> = VecDeque::new();
+        let mut queue: VecDeque<(Source, Rc<str>, String, usize, usize)> = VecDeque::new();
         queue.push_back((
             Source::File(root.to_path_buf(), None),
             Rc::from(""),
             String::new(),
             1,
+            0,
         ));
         let mut seen = HashSet::new();
         let mut order = Vec::new();
-        while let Some((source, parent_file, parent_key, n)) = queue.pop_front() {
+        while let Some((source, parent_file, parent_key, n, depth)) = queue.pop_front() {
+            if depth > MAX_IMPORT_DEPTH {
+                // Keys name the whole chain of anonymous imports, so deeper
+                // chains (built by recursion) would cost quadratic time.
+                let at = match &source {
+                    Source::File(_, span) => *span,
+                    Source::Inline(t) => t.span(),
+                };
+                return Err(Error::unsupported(format!(
+                    "`imports` nested more than {MAX_IMPORT_DEPTH} modules deep"
+                ))
+                .at(at));
+            }
             let loaded = self.load_module(sys, source, &parent_file, &parent_key, n)?;
             if !seen.insert(loaded.key.clone()) {
                 continue;
             }
             for (i, import) in loaded.imports.into_iter().enumerate() {
-                queue.push_back((import, loaded.file.clone(), loaded.key.clone(), i + 1));
+                queue.push_back((import, loaded.file.clone(), loaded.key.clone(), i + 1, depth + 1));
             }
             order.push(ModuleDef {
                 file: loaded.file,
@@ -362,6 +379,10 @@ impl Eval {
     /// lib's `pushDownProperties`: `mkMerge` spliced, `mkIf`/`mkOverride`
     /// moved onto each attribute.
     fn push_down(&mut self, t: &Thunk, out: &mut Vec<Thunk>) -> Result<()> {
+        self.nested(t.span(), |ev| ev.push_down_inner(t, out))
+    }
+
+    fn push_down_inner(&mut self, t: &Thunk, out: &mut Vec<Thunk>) -> Result<()> {
         let v = self.force(t)?;
         let kind = self.property_type(&v)?;
         match kind.as_deref() {

@@ -16,7 +16,7 @@
 //! The split text is what rnix parses; [`Prescanned::original`] maps its
 //! offsets back to the user's file.
 
-use super::error::{Error, Result};
+use super::error::{Error, ErrorKind, Result};
 use super::source::{FileId, Span};
 
 /// Deepest expression nesting the built-in evaluator parses, the same as
@@ -182,6 +182,23 @@ impl Scan<'_> {
         .at(self.at(i))
     }
 
+    fn stray(&self, i: usize) -> Error {
+        let c = std::str::from_utf8(&self.bytes[i..])
+            .ok()
+            .or_else(|| std::str::from_utf8(&self.bytes[i..(i + 4).min(self.bytes.len())]).ok())
+            .and_then(|s| s.chars().next());
+        let what = c.map_or_else(|| "a non-ASCII character".to_string(), |c| format!("U+{:04X}", c as u32));
+        Error::new(
+            ErrorKind::Parse,
+            format!("syntax error: unexpected {what} (outside strings and comments Nix accepts only ASCII, and only space, tab, CR and LF as whitespace)"),
+        )
+        .with_label("here")
+        .at(self.at(i).map(|span| Span {
+            end: span.start + c.map_or(1, |c| c.len_utf8() as u32),
+            ..span
+        }))
+    }
+
     fn check(&self, i: usize) -> Result<()> {
         match self.stack.last() {
             Some(f) if f.depth() > MAX_EXPR_DEPTH => Err(self.too_deep(i)),
@@ -290,6 +307,10 @@ impl Scan<'_> {
         let next = self.peek(i + 1);
         Ok(match b {
             b' ' | b'\t' | b'\r' | b'\n' => i + 1,
+            // Nix's lexer knows no other whitespace (rnix takes any Unicode
+            // space, form feed or vertical tab for one) and no other
+            // characters outside strings and comments.
+            0x0b | 0x0c | 0x80.. => return Err(self.stray(i)),
             b'#' => self.bytes[i..]
                 .iter()
                 .position(|&c| c == b'\n')
@@ -586,6 +607,16 @@ mod tests {
         // Inside strings nothing is split.
         let s = format!("\"{}\"", path.join("."));
         assert_eq!(ok(&s).text, s);
+    }
+
+    #[test]
+    fn only_nix_whitespace_between_tokens() {
+        for ws in ["\u{b}", "\u{c}", "\u{a0}", "\u{2028}", "\u{3000}", "\u{85}"] {
+            assert!(refused(&format!("{{ a = 1;{ws}b = 2; }}")), "{ws:?}");
+            // In strings and comments any character is fine.
+            ok(&format!("{{ a = \"{ws}\"; b = ''{ws}''; }} # {ws}"));
+            ok(&format!("/* {ws} */ 1"));
+        }
     }
 
     #[test]
