@@ -9,22 +9,7 @@ use crate::policy::{Outcome, Report};
 
 const OSCAL_VERSION: &str = "1.1.2";
 
-/// A name-based UUID (version 5 layout) from two FNV-1a passes: stable and
-/// unique enough for identifiers, not a security property.
-fn uuid(parts: &[&str]) -> String {
-    let text = parts.join("\u{1f}");
-    let fnv = |seed: u64| {
-        text.bytes().fold(seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
-    };
-    let (a, b) = (fnv(0xcbf2_9ce4_8422_2325), fnv(0x8422_2325_cbf2_9ce4));
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&a.to_be_bytes());
-    bytes[8..].copy_from_slice(&b.to_be_bytes());
-    bytes[6] = (bytes[6] & 0x0f) | 0x50;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
+use crate::evidence::oscal_common::uuid;
 
 pub fn assessment_results(report: &Report, mode: &str, domain: &str, today: &str) -> String {
     let when = format!("{today}T00:00:00Z");

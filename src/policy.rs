@@ -245,7 +245,8 @@ fn shown(view: &Value, path: &str) -> Value {
     }
 }
 
-fn describe_dsns(v: &Value) -> Value {
+/// What lib/pq makes of each DSN in `v`, never the DSN itself.
+pub fn describe_dsns(v: &Value) -> Value {
     match v {
         Value::String(s) if s.is_empty() => json!(""),
         Value::String(s) => match crate::semantic::dsn::postgres_tls(s) {

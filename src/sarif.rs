@@ -9,8 +9,9 @@ use crate::policy::{Outcome, Report};
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-pub fn report(catalog: &Catalog, report: &Report, artifact: &str) -> String {
-    let rules: Vec<Value> = catalog
+/// The catalog as SARIF `rules` (reportingDescriptors).
+pub fn rules(catalog: &Catalog) -> Vec<Value> {
+    catalog
         .rules
         .iter()
         .map(|r| {
@@ -27,7 +28,11 @@ pub fn report(catalog: &Catalog, report: &Report, artifact: &str) -> String {
                 }
             })
         })
-        .collect();
+        .collect()
+}
+
+pub fn report(catalog: &Catalog, report: &Report, artifact: &str) -> String {
+    let rules = rules(catalog);
     let results: Vec<Value> = report
         .results
         .iter()

@@ -398,7 +398,7 @@ fn shown(view: &Value, path: &str) -> Value {
     let segments: Vec<String> = setting.split('.').filter(|k| *k != "[]").map(str::to_string).collect();
     let secrets = crate::secrets::Secrets::get();
     if secrets.is_data_source_setting(&segments) {
-        describe_dsns(&value)
+        crate::policy::describe_dsns(&value)
     } else if secrets.is_secret_setting(&segments, &|_, _| false) {
         json!("(secret setting: value not shown)")
     } else {
@@ -416,37 +416,8 @@ fn redact_credentials(v: Value) -> Value {
     }
 }
 
-fn describe_dsns(v: &Value) -> Value {
-    match v {
-        Value::String(s) if s.is_empty() => json!(""),
-        Value::String(s) => match crate::semantic::dsn::postgres_tls(s) {
-            Ok(t) => json!(format!(
-                "(DSN not shown) sslmode={} tls={} verifies-chain={} verifies-host={}",
-                t.sslmode, t.requests_tls, t.verifies_chain, t.verifies_host
-            )),
-            Err(_) => json!("(DSN not shown) unparseable: lib/pq would refuse it"),
-        },
-        Value::Array(xs) => Value::Array(xs.iter().map(describe_dsns).collect()),
-        Value::Null => Value::Null,
-        _ => json!("(DSN not shown)"),
-    }
-}
-
 fn sarif_head(catalog: &Catalog) -> String {
-    let rules: Vec<Value> = catalog
-        .rules
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "name": r.id,
-                "shortDescription": {"text": r.title},
-                "fullDescription": {"text": r.rationale},
-                "help": {"text": r.fix},
-                "properties": {"controls": r.controls.iter().map(|c| label(c)).collect::<Vec<_>>()}
-            })
-        })
-        .collect();
+    let rules = crate::sarif::rules(catalog);
     let driver = json!({"name": "secure-mattermost-audit", "version": env!("CARGO_PKG_VERSION"), "rules": rules});
     format!(
         "{{\"$schema\":{},\"version\":\"2.1.0\",\"runs\":[{{\"tool\":{{\"driver\":{}}},\"results\":[",

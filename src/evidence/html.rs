@@ -42,7 +42,6 @@ fn class(o: Outcome) -> &'static str {
 
 pub fn render(ctx: &Context) -> String {
     let d = ctx.deployment;
-    let p = &ctx.provenance;
     let catalog = Catalog::load();
     let s = crate::report::summary(ctx.report);
     let mut o = String::new();
@@ -52,21 +51,7 @@ pub fn render(ctx: &Context) -> String {
     o.push_str(&format!("<title>Security assessment evidence: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n", esc(&d.domain)));
     o.push_str(&format!("<h1>Security assessment evidence: {}</h1>\n", esc(&d.domain)));
     o.push_str("<h2 id=\"deployment\">Deployment</h2>\n<table class=\"summary\">\n");
-    for (k, v) in [
-        ("Domain", d.domain.clone()),
-        ("Site name", d.site_name.clone()),
-        ("Mode", ctx.mode().to_string()),
-        ("Mattermost", p.mattermost_version.clone()),
-        ("Licence edition", d.license.edition.to_string()),
-        ("Authentication", format!("{:?}", d.auth.provider).to_lowercase()),
-        ("Replicas", d.replicas.to_string()),
-        ("Air-gapped", d.air_gapped.to_string()),
-        ("Policy date", p.policy_date.clone()),
-        ("Waiver window (policy.maxWaiverDays)", d.policy.max_waiver_days.to_string()),
-        ("Declaration SHA-256", p.input_sha256.clone()),
-        ("Helper", format!("secure-mattermost {}", p.helper_version)),
-        ("Catalog", format!("version {}, SHA-256 {}", p.catalog_version, p.catalog_sha256)),
-    ] {
+    for (k, v) in super::summary_rows(ctx) {
         o.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>\n", esc(k), esc(&v)));
     }
     o.push_str("</table>\n");

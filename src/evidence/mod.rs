@@ -259,3 +259,24 @@ pub fn provenance(doc: &Document, today: Date) -> Provenance {
         mattermost_version: crate::defaults::pin().version,
     }
 }
+
+/// The deployment summary both reports open with: (label, value).
+pub fn summary_rows(ctx: &Context) -> Vec<(&'static str, String)> {
+    let d = ctx.deployment;
+    let p = &ctx.provenance;
+    vec![
+        ("Domain", d.domain.clone()),
+        ("Site name", d.site_name.clone()),
+        ("Mode", ctx.mode().to_string()),
+        ("Mattermost", p.mattermost_version.clone()),
+        ("Licence edition", d.license.edition.to_string()),
+        ("Authentication", format!("{:?}", d.auth.provider).to_lowercase()),
+        ("Replicas", d.replicas.to_string()),
+        ("Air-gapped", d.air_gapped.to_string()),
+        ("Policy date", p.policy_date.clone()),
+        ("Waiver window (policy.maxWaiverDays)", d.policy.max_waiver_days.to_string()),
+        ("Declaration SHA-256", p.input_sha256.clone()),
+        ("Helper", format!("secure-mattermost {}", p.helper_version)),
+        ("Catalog", format!("version {}, SHA-256 {}", p.catalog_version, p.catalog_sha256)),
+    ]
+}

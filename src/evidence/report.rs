@@ -25,27 +25,12 @@ pub fn outcome_with_reason(r: &RuleResult) -> String {
 
 pub fn markdown(ctx: &Context) -> String {
     let d = ctx.deployment;
-    let p = &ctx.provenance;
     let catalog = Catalog::load();
     let s = crate::report::summary(ctx.report);
     let mut o = String::new();
     o.push_str(&format!("# Security assessment evidence: {}\n\n", cell(&d.domain)));
     o.push_str("## Deployment\n\n| | |\n|---|---|\n");
-    for (k, v) in [
-        ("Domain", d.domain.clone()),
-        ("Site name", d.site_name.clone()),
-        ("Mode", ctx.mode().to_string()),
-        ("Mattermost", p.mattermost_version.clone()),
-        ("Licence edition", d.license.edition.to_string()),
-        ("Authentication", format!("{:?}", d.auth.provider).to_lowercase()),
-        ("Replicas", d.replicas.to_string()),
-        ("Air-gapped", d.air_gapped.to_string()),
-        ("Policy date", p.policy_date.clone()),
-        ("Waiver window (policy.maxWaiverDays)", d.policy.max_waiver_days.to_string()),
-        ("Declaration SHA-256", p.input_sha256.clone()),
-        ("Helper", format!("secure-mattermost {}", p.helper_version)),
-        ("Catalog", format!("version {}, SHA-256 {}", p.catalog_version, p.catalog_sha256)),
-    ] {
+    for (k, v) in super::summary_rows(ctx) {
         o.push_str(&format!("| {k} | {} |\n", cell(&v)));
     }
     o.push_str(&format!(

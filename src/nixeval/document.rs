@@ -253,5 +253,39 @@ mod tests {
         assert_eq!(format_g6(100000.0), "100000");
         assert_eq!(format_g6(999999.5), "1e+06");
         assert_eq!(format_g6(-2.25), "-2.25");
+        // Recorded from nix-instantiate 2.8: ties to even, rounding that
+        // changes the exponent, the extremes.
+        for (f, nix) in [
+            (1234565.0, "1.23456e+06"),
+            (1234575.0, "1.23458e+06"),
+            (1000005.0, "1e+06"),
+            (1000015.0, "1.00002e+06"),
+            (99999.95, "99999.9"),
+            (9.999995, "10"),
+            (9.9999949, "9.99999"),
+            (0.00009999995, "0.0001"),
+            (0.000012345, "1.2345e-05"),
+            (1048576.5, "1.04858e+06"),
+            (1.0e15, "1e+15"),
+            (1.5e300, "1.5e+300"),
+            (f64::MAX, "1.79769e+308"),
+            (f64::MIN_POSITIVE, "2.22507e-308"),
+            (-0.0, "-0"),
+        ] {
+            assert_eq!(format_g6(f), nix, "{f:e}");
+        }
+    }
+
+    #[test]
+    fn json_numbers_are_what_a_reader_takes_from_nix_text() {
+        // An integer where Nix's text is one, a correctly rounded double
+        // otherwise (serde_json's own reader is off by one ulp here).
+        assert!(super::nix_float(2.0).unwrap().is_u64());
+        assert_eq!(
+            super::nix_float(f64::MIN_POSITIVE).unwrap().as_f64(),
+            Some("2.22507e-308".parse::<f64>().unwrap())
+        );
+        let negative_zero = super::nix_float(-0.0).unwrap().as_f64().unwrap();
+        assert!(negative_zero == 0.0 && negative_zero.is_sign_negative());
     }
 }
