@@ -32,7 +32,6 @@ fn render(doc: &Value, out: &Path, extra: &[&str]) -> Run {
 
 const EVIDENCE: &[&str] = &["report.md", "report.html", "component-definition.oscal.json", "system-security-plan.oscal.json", "poam.oscal.json"];
 
-#[test]
 fn report_has_every_rule_the_waiver_register_and_provenance() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
@@ -71,7 +70,6 @@ fn report_has_every_rule_the_waiver_register_and_provenance() {
     }
 }
 
-#[test]
 fn the_same_declaration_gives_the_same_evidence_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
@@ -87,7 +85,6 @@ fn the_same_declaration_gives_the_same_evidence_bytes() {
     assert_ne!(std::fs::read(a.join("poam.oscal.json")).unwrap(), std::fs::read(c.join("poam.oscal.json")).unwrap());
 }
 
-#[test]
 fn poam_has_one_item_per_waiver_with_its_expiry() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
@@ -126,11 +123,10 @@ fn trestle(path: &Path) -> (bool, String) {
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
-#[test]
 fn oscal_documents_load_in_compliance_trestle() {
     let has = Command::new("python3").args(["-c", "import trestle.oscal.poam"]).output().map(|o| o.status.success()).unwrap_or(false);
     if !has {
-        skip("evidence::oscal_documents_load_in_compliance_trestle", "compliance-trestle not installed (scripts/test.sh installs it with pip)");
+        skip_missing("trestle", "evidence::oscal_documents_load_in_compliance_trestle", "compliance-trestle not installed (scripts/test.sh installs it with pip)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -153,13 +149,12 @@ fn oscal_documents_load_in_compliance_trestle() {
 
 /// oscal-validate (PyPI) checks against NIST's schema and constraints; it
 /// needs Python 3.12, which scripts/test.sh provides in a venv where it can.
-#[test]
 fn oscal_documents_pass_oscal_validate() {
     let venv = std::env::var("SM_OSCAL_VALIDATE").unwrap_or_else(|_| {
         cache_dir().join("secure-mattermost/oscal-validate/bin/oscal-validate").display().to_string()
     });
     if !Path::new(&venv).is_file() {
-        skip("evidence::oscal_documents_pass_oscal_validate", "oscal-validate not installed (needs Python >= 3.12; scripts/test.sh installs it into ~/.cache/secure-mattermost/oscal-validate)");
+        skip_missing("oscal-validate", "evidence::oscal_documents_pass_oscal_validate", "oscal-validate not installed (needs Python >= 3.12; scripts/test.sh installs it into ~/.cache/secure-mattermost/oscal-validate)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -181,7 +176,6 @@ fn oscal_documents_pass_oscal_validate() {
 
 /// Every control id in the catalog and in every OSCAL document is an SP
 /// 800-53 rev5 control or enhancement that is not withdrawn.
-#[test]
 fn control_ids_exist_and_are_not_withdrawn() {
     let reference: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("../shared/reference/sp800-53r5-controls.json")).expect("shared/reference beside the repo"),
@@ -236,3 +230,12 @@ fn collect(v: &Value, out: &mut Vec<String>) {
 fn cache_dir() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache"))
 }
+
+tests![
+    report_has_every_rule_the_waiver_register_and_provenance,
+    the_same_declaration_gives_the_same_evidence_bytes,
+    poam_has_one_item_per_waiver_with_its_expiry,
+    oscal_documents_load_in_compliance_trestle,
+    oscal_documents_pass_oscal_validate,
+    control_ids_exist_and_are_not_withdrawn,
+];

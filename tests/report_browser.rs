@@ -41,11 +41,11 @@ fn browser(dir: &Path) -> Option<Browser> {
         .map(PathBuf::from)
         .unwrap_or_else(|| cache_dir().join("secure-mattermost/node/node_modules"));
     if !chromium.is_file() {
-        skip("report_browser", "Debian chromium not installed (scripts/test.sh installs it)");
+        skip_missing("chromium", "report_browser", "Debian chromium not installed (scripts/test.sh installs it)");
         return None;
     }
     if !node_modules.join("playwright-core").is_dir() || Command::new("node").arg("--version").output().is_err() {
-        skip("report_browser", "node or playwright-core missing (scripts/test.sh installs playwright-core into ~/.cache/secure-mattermost/node)");
+        skip_missing("chromium", "report_browser", "node or playwright-core missing (scripts/test.sh installs playwright-core into ~/.cache/secure-mattermost/node)");
         return None;
     }
     let script = dir.join("check.js");
@@ -64,7 +64,6 @@ fn open(b: &Browser, page: &Path, shot: Option<&Path>) -> Value {
     serde_json::from_slice(&o.stdout).expect("check.js prints JSON")
 }
 
-#[test]
 fn every_rule_has_its_row_and_nothing_leaves_the_page() {
     let dir = tempfile::tempdir().unwrap();
     let Some(b) = browser(dir.path()) else { return };
@@ -108,3 +107,7 @@ fn every_rule_has_its_row_and_nothing_leaves_the_page() {
 fn cache_dir() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache"))
 }
+
+tests![
+    every_rule_has_its_row_and_nothing_leaves_the_page,
+];

@@ -22,10 +22,9 @@ fn verify(dir: &Path, allowed: &Path) -> Run {
     run(&["verify-evidence", dir.to_str().unwrap(), "--allowed-signers", allowed.to_str().unwrap(), "--format", "json"])
 }
 
-#[test]
 fn signed_bundle_verifies_and_tampering_is_caught() {
     if Command::new("ssh-keygen").arg("-?").output().is_err() {
-        skip("signed_evidence", "ssh-keygen (openssh-client) not installed");
+        skip_missing("ssh-keygen", "signed_evidence", "ssh-keygen (openssh-client) not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -92,10 +91,9 @@ fn sha256(s: &str) -> String {
     String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap().split(' ').next().unwrap().to_string()
 }
 
-#[test]
 fn unsigned_bundles_bad_keys_and_missing_directories() {
     if Command::new("ssh-keygen").arg("-?").output().is_err() {
-        skip("signed_evidence", "ssh-keygen (openssh-client) not installed");
+        skip_missing("ssh-keygen", "signed_evidence", "ssh-keygen (openssh-client) not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -123,3 +121,8 @@ fn unsigned_bundles_bad_keys_and_missing_directories() {
     let r = run_stdin(&["render", "--input", "-", "--out", out2.to_str().unwrap(), "--today", TODAY, "--sign-key", dir.path().join("missing-key").to_str().unwrap()], &doc);
     assert_eq!(r.code, 3);
 }
+
+tests![
+    signed_bundle_verifies_and_tampering_is_caught,
+    unsigned_bundles_bad_keys_and_missing_directories,
+];

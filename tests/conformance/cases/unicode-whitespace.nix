@@ -1,6 +1,6 @@
 # A no-break space between tokens: whitespace to rnix, an invalid token to
 # Nix's lexer (which knows only space, tab, CR and LF), so refused.
-# diagnostic: parse 7:24
+# diagnostic: parse 7:33
 {
   services.secureMattermost = {
     mode = "kubernetes";
