@@ -80,6 +80,39 @@ impl Eval {
         Ok(Json::Object(doc))
     }
 
+    /// document.nix `publicPlugin`: whether `cfg.publicPluginSettings.<plugin>`
+    /// lists the key (ASCII case-insensitively).
+    fn public_plugin_setting(&mut self, plugin: &str, key: &str) -> Result<bool> {
+        // The top-level evaluation is the first system created.
+        let mut cfg = Thunk::value(self.system_config(&self.systems[0].clone()), None);
+        for name in self.schema.prefix.clone() {
+            cfg = self.select(&cfg, &name)?;
+        }
+        let Value::Attrs(all) = self.force(&cfg)? else {
+            return Ok(false);
+        };
+        let Some(public) = all.get("publicPluginSettings").cloned() else {
+            return Ok(false);
+        };
+        let Value::Attrs(by_plugin) = self.force(&public)? else {
+            return Ok(false);
+        };
+        let Some(keys) = by_plugin.get(plugin).cloned() else {
+            return Ok(false);
+        };
+        let Value::List(keys) = self.force(&keys)? else {
+            return Ok(false);
+        };
+        for k in keys.iter() {
+            if let Value::Str(k) = self.force(k)? {
+                if k.to_ascii_lowercase() == key.to_ascii_lowercase() {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     fn select(&mut self, t: &Thunk, name: &str) -> Result<Thunk> {
         match self.force(t)? {
             Value::Attrs(a) => a
@@ -119,34 +152,34 @@ impl Eval {
             Value::Int(i) => Json::Number(i.into()),
             Value::Float(f) => Json::Number(nix_float(f)?),
             Value::Str(s) => {
+                // modules/document.nix `findings`: the first rule that applies.
                 let secrets = self.secrets;
-                if secrets.looks_like_credential(&s) {
-                    findings.push(Finding {
-                        rule: secrets.value_rule.clone(),
-                        path: path.clone(),
-                        span: t.span(),
-                    });
-                }
                 let is_setting =
                     path.len() > 1 && path.first().map(String::as_str) == Some("settings");
-                if is_setting
-                    && !s.is_empty()
-                    && path
-                        .last()
-                        .is_some_and(|k| secrets.is_secret_setting_key(k))
-                {
+                let rule = if secrets.looks_like_credential(&s) {
+                    Some(&secrets.value_rule)
+                } else if is_setting {
+                    let setting = &path[1..];
+                    let public = match secrets.plugin_setting(setting) {
+                        Some((plugin, key)) if !s.is_empty() => self.public_plugin_setting(plugin, key)?,
+                        _ => false,
+                    };
+                    let last_key = path.iter().rev().find(|k| !(k.starts_with('[') && k.ends_with(']')));
+                    if !s.is_empty() && secrets.is_secret_setting(setting, &|_, _| public) {
+                        Some(&secrets.setting_rule)
+                    } else if crate::secrets::in_store(&s)
+                        && last_key.is_some_and(|k| secrets.is_secret_file_key(k))
+                    {
+                        Some(&secrets.store_file_rule)
+                    } else {
+                        None
+                    }
+                } else {
+                    None
+                };
+                if let Some(rule) = rule {
                     findings.push(Finding {
-                        rule: secrets.setting_rule.clone(),
-                        path: path.clone(),
-                        span: t.span(),
-                    });
-                }
-                if is_setting
-                    && s.starts_with("/nix/store")
-                    && path.last().is_some_and(|k| secrets.is_secret_file_key(k))
-                {
-                    findings.push(Finding {
-                        rule: secrets.store_file_rule.clone(),
+                        rule: rule.clone(),
                         path: path.clone(),
                         span: t.span(),
                     });
