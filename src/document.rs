@@ -44,16 +44,44 @@ impl Justification {
 /// Parse and validate a document. `source` names the file for messages.
 /// The raw value is kept too: rules address `deployment.*` paths in it.
 pub fn parse(text: &str, source: &str) -> Result<(Document, Value), Error> {
-    // serde_json stops at its own recursion limit, which is the documented one.
-    const _: () = assert!(crate::limits::MAX_NESTING == 128);
-    let raw: Value = serde_json::from_str(text).map_err(|e| {
-        if e.to_string().starts_with("recursion limit exceeded") {
-            Error::TooDeep { file: source.to_string(), limit: crate::limits::MAX_NESTING }
-        } else {
-            Error::MalformedJson { file: source.to_string(), detail: e.to_string() }
-        }
-    })?;
+    // The documented limit is judged on the text first, so the parser (with
+    // its own, off-by-one recursion limit lifted) never recurses deeper.
+    if text_depth(text) > crate::limits::MAX_NESTING {
+        return Err(Error::TooDeep { file: source.to_string(), limit: crate::limits::MAX_NESTING });
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let raw = serde::Deserialize::deserialize(&mut de)
+        .and_then(|v: Value| de.end().map(|()| v))
+        .map_err(|e| Error::MalformedJson { file: source.to_string(), detail: e.to_string() })?;
     from_value(raw, source)
+}
+
+/// The deepest nesting of `[`/`{` in JSON text, outside strings (a scan, no
+/// recursion). Malformed text is left to the parser to report.
+pub fn text_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Nesting depth of a value (a scalar is 0, `{}` is 1), without recursion.

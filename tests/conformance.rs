@@ -184,13 +184,11 @@ fn compare(name: &str, file: &Path, want: &Expected) -> Result<(), String> {
     }
 }
 
-#[test]
 fn suite_is_large_enough() {
     let n = declarations().len();
     assert!(n >= 30, "only {n} conformance declarations");
 }
 
-#[test]
 fn built_in_evaluator_matches_committed_nix_results() {
     let mut failures = Vec::new();
     for (name, file) in declarations() {
@@ -296,7 +294,6 @@ fn option_named_by_nix(stderr: &str) -> (Option<String>, Option<String>) {
     (named.captures(&text).map(|c| c[1].to_string()), None)
 }
 
-#[test]
 fn built_in_evaluator_matches_live_nix() {
     if !nix_available("live comparison of the conformance suite with nix-instantiate") {
         return;
@@ -339,7 +336,6 @@ fn built_in_evaluator_matches_live_nix() {
     );
 }
 
-#[test]
 fn committed_options_schema_is_current() {
     if !nix_available("staleness check of modules/options-schema.json") {
         return;
@@ -367,7 +363,6 @@ fn committed_options_schema_is_current() {
 }
 
 /// Through the real binary, once `eval --config` is wired to the evaluator.
-#[test]
 fn cli_eval_config_prints_the_document() {
     let case = |name: &str| conformance_dir().join("cases").join(format!("{name}.nix"));
     let run = |file: &Path| {
@@ -599,7 +594,6 @@ fn es_number(n: &serde_json::Number) -> String {
     format!("{sign}{body}")
 }
 
-#[test]
 fn exact_reading_and_strict_comparison() {
     // serde_json alone reads 2.22507e-308 one unit in the last place off.
     let v = parse_json_exact(r#"{"a":[2.22507e-308,-0,2,1e+21,"1.5e3 \" 7"],"b":1.23457e+100}"#).unwrap();
@@ -618,7 +612,6 @@ fn exact_reading_and_strict_comparison() {
     assert_ne!(strict_json(&zero), strict_json(&negative));
 }
 
-#[test]
 fn canonicaliser_follows_rfc_8785() {
     // UTF-16 order puts U+1F600 (D83D DE00) before U+FF61; UTF-8 order would not.
     let v: Value = serde_json::from_str(
@@ -630,3 +623,13 @@ fn canonicaliser_follows_rfc_8785() {
         "{\"a\":\"\\u0007é\",\"b\":[1,1.5,1e+21,0.000001,1e-7,0],\"€\":1,\"\u{1F600}\":2,\"\u{FF61}\":3}"
     );
 }
+
+tests![
+    suite_is_large_enough,
+    built_in_evaluator_matches_committed_nix_results,
+    built_in_evaluator_matches_live_nix,
+    committed_options_schema_is_current,
+    cli_eval_config_prints_the_document,
+    exact_reading_and_strict_comparison,
+    canonicaliser_follows_rfc_8785,
+];

@@ -335,6 +335,20 @@ fn nesting_has_one_documented_limit_in_both_paths() {
     let r = run_stdin(&["check", "--input", "-", "--today", TODAY], &doc.to_string());
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("128"), "{}", r.stderr);
+    // Exactly at the limit is accepted and one past it refused, in both paths:
+    // the document, secureMattermost, settings and PluginSettings are four
+    // levels, the Plugins map the rest.
+    for (levels, accepted) in [(limit - 4, true), (limit - 3, false)] {
+        let mut deep = json!(1);
+        for _ in 0..levels {
+            deep = json!({ "k": deep });
+        }
+        let doc = patched(bm(), &json!({"settings": {"PluginSettings": {"Plugins": deep}}}));
+        let r = run_stdin(&["check", "--input", "-", "--today", TODAY], &doc.to_string());
+        assert_eq!(r.code == 2 && r.stderr.contains("nested deeper"), !accepted, "--input, {levels} levels: {}", r.stderr);
+        let c = check_config(&json!({"settings": {"PluginSettings": {"Plugins": doc["secureMattermost"]["settings"]["PluginSettings"]["Plugins"].clone()}}}));
+        assert_eq!(c.code == 2 && c.stderr.contains("128"), !accepted, "--config, {levels} levels: {}", c.stderr);
+    }
     // 10,000 deep through the evaluator: refused, no stack overflow.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deep.nix");
