@@ -36,20 +36,88 @@
           meta.mainProgram = "secure-mattermost";
         };
 
+      # Checks one declaration and renders, in one derivation, its artifacts
+      # and the evidence beside them (report, OSCAL, the helper's SBOM) and,
+      # when the site gives a vulnerability database, the server's SBOM and
+      # scan: a failing rule or an unwaived vulnerability
+      # (services.secureMattermost.vulnerabilityWaivers) fails the build.
+      # `vulnDb` is a directory of OSV <ID>.json entries in the store (a flake
+      # input such as `{ url = "path:/srv/vulndb/go-osv"; flake = false; }`, a
+      # path literal, a derivation): the build reads nothing else. It is public
+      # data, copied into the world-readable store, never a secret.
+      # `scanBinary` defaults to the server package's bin/mattermost.
+      #
+      #   packages.x86_64-linux.chat = secure-mattermost.lib.render {
+      #     pkgs = nixpkgs.legacyPackages.x86_64-linux;
+      #     modules = [ ./chat.nix ];
+      #     policyDate = "2026-11-23";
+      #     vulnDb = inputs.go-vulndb;
+      #   };
+      render =
+        {
+          pkgs,
+          modules,
+          policyDate,
+          vulnDb ? null,
+          scanBinary ? null,
+          serverPackage ? pkgs.mattermost,
+          name ? "rendered",
+        }:
+        let
+          document = evaluate modules;
+          pinned = document.secureMattermost.mattermost.version;
+          scanning = vulnDb != null;
+          inStore =
+            what: v:
+            let
+              s = "${v}";
+            in
+            if lib.hasPrefix builtins.storeDir s then
+              s
+            else
+              throw "secure-mattermost lib.render: ${what} must be in the Nix store (a flake input, path literal or derivation): the build cannot read ${s}";
+          binary =
+            if scanBinary != null then
+              inStore "scanBinary" scanBinary
+            else if (serverPackage.version or null) == pinned then
+              "${serverPackage}/bin/mattermost"
+            else
+              throw "secure-mattermost lib.render: serverPackage is Mattermost ${serverPackage.version or "(unknown version)"}, but the declaration is pinned to ${pinned}; pass the pinned server (serverPackage or scanBinary).";
+          scanArgs = lib.optionalString scanning (
+            " --scan-binary ${lib.escapeShellArg binary} --vuln-db ${lib.escapeShellArg (inStore "vulnDb" vulnDb)}"
+          );
+        in
+        if builtins.match "[0-9]{4}-[0-9]{2}-[0-9]{2}" policyDate == null then
+          throw "secure-mattermost lib.render: policyDate must be YYYY-MM-DD (waiver expiry is judged on it)"
+        else if scanBinary != null && !scanning then
+          throw "secure-mattermost lib.render: scanBinary needs vulnDb (the scan runs only against a database the site provides)"
+        else
+          pkgs.runCommand "secure-mattermost-${name}"
+            {
+              nativeBuildInputs = [
+                (helperFor pkgs)
+              ]
+              ++ lib.optionals scanning [
+                pkgs.govulncheck
+                pkgs.cyclonedx-gomod
+              ];
+              document = builtins.toJSON document;
+              passAsFile = [ "document" ];
+            }
+            ''
+              secure-mattermost render --input "$documentPath" --out "$out" --today ${lib.escapeShellArg policyDate}${scanArgs}
+            '';
+
       renderExample =
         pkgs: name:
-        pkgs.runCommand "secure-mattermost-example-${name}"
-          {
-            nativeBuildInputs = [ (helperFor pkgs) ];
-            document = builtins.toJSON (evaluate [ ./examples/${name}.nix ]);
-            passAsFile = [ "document" ];
-          }
-          ''
-            secure-mattermost render --input "$documentPath" --out "$out" --today ${policyDate}
-          '';
+        render {
+          inherit pkgs policyDate;
+          name = "example-${name}";
+          modules = [ ./examples/${name}.nix ];
+        };
     in
     {
-      lib = { inherit evaluate; };
+      lib = { inherit evaluate render; };
 
       nixosModules.default =
         { pkgs, ... }:

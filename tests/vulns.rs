@@ -2,7 +2,9 @@
 //! a one-entry OSV database written here for a module known to be in the
 //! binary gives exactly that finding (from govulncheck and from our own OSV
 //! matcher); an empty or missing database is refused; a finding fails unless
-//! waived by its id with a structured, dated, approved waiver; the real
+//! waived by its id with a structured, dated, approved waiver, given in the
+//! declaration (`vulnerabilityWaivers`, for render and scan) or, for a scan
+//! without one, in a `--vuln-waivers` file; the real
 //! database gives the same ids from both scanners; the evidence carries it
 //! (report, POA&M item with the waiver's expiry, CycloneDX SBOMs that the
 //! CycloneDX schema accepts). Fixtures name ids, they copy no OSV text.
@@ -59,6 +61,15 @@ fn one_entry_db(dir: &Path) -> PathBuf {
     db
 }
 
+/// The kubernetes example declaring `record` as the waiver of GO-2099-0001.
+fn declared(record: Value) -> Value {
+    patched(load("examples/kubernetes.json"), &json!({"vulnerabilityWaivers": {"GO-2099-0001": record}}))
+}
+
+fn good_record() -> Value {
+    json!({"reason": "Driver upgrade scheduled with the next server release", "approvedBy": "ISSO J. Doe", "expires": "2027-03-31", "ticket": "POAM-77"})
+}
+
 fn waivers(dir: &Path, record: Value) -> PathBuf {
     let p = dir.join("vuln-waivers.json");
     std::fs::write(&p, json!({"GO-2099-0001": record}).to_string()).unwrap();
@@ -71,7 +82,6 @@ fn scan(bin: &Path, db: &Path, extra: &[&str]) -> Run {
     run(&args)
 }
 
-#[test]
 fn an_empty_or_missing_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty");
@@ -94,7 +104,37 @@ fn an_empty_or_missing_database_is_refused() {
     assert!(!out.exists(), "nothing is written when the scan cannot run");
 }
 
-#[test]
+/// render takes vulnerability waivers from the declaration only; without a
+/// scan they are not judged, and it says so.
+fn render_takes_vulnerability_waivers_from_the_declaration() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = waivers(dir.path(), good_record());
+    let out = dir.path().join("out");
+    let r = run_stdin(&["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY, "--vuln-waivers", file.to_str().unwrap()], &load("examples/kubernetes.json").to_string());
+    assert_eq!(r.code, 2, "render --vuln-waivers must be a usage error: {}", r.stderr);
+    assert!(!out.exists());
+    let r = run_stdin(&["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY], &declared(good_record()).to_string());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("1 vulnerability waiver(s) in the declaration not judged: no scan"), "{}", r.stderr);
+    assert!(!out.join("vulnerabilities.json").exists());
+    // A plain string is not a vulnerability waiver: the declaration is refused.
+    let r = run_stdin(&["check", "--input", "-", "--today", TODAY], &declared(json!("Driver upgrade scheduled soon")).to_string());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("vulnerabilityWaivers"), "{}", r.stderr);
+    // scan: one source of waivers at a time, and the declaration brings its own window.
+    let bin = std::env::current_exe().unwrap();
+    let decl = dir.path().join("decl.json");
+    std::fs::write(&decl, declared(good_record()).to_string()).unwrap();
+    let db = one_entry_db(dir.path());
+    for extra in [vec!["--vuln-waivers", file.to_str().unwrap()], vec!["--max-waiver-days", "30"]] {
+        let mut a = vec!["scan", "--binary", bin.to_str().unwrap(), "--vuln-db", db.to_str().unwrap(), "--input", decl.to_str().unwrap()];
+        a.extend(extra.iter().copied());
+        let r = run(&a);
+        assert_eq!(r.code, 2, "{a:?}: {}", r.stderr);
+        assert!(r.stderr.contains("cannot be used with"), "{}", r.stderr);
+    }
+}
+
 fn one_entry_database_gives_exactly_that_finding_and_it_fails_unless_waived() {
     let Some(bin) = prerequisites("vulns::one_entry_database") else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -138,6 +178,43 @@ print(loader.load_sarif_file(sys.argv[1]).get_result_count())\n";
     let s: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(s["findings"][0]["status"], "waived");
 
+    // The same waiver in the declaration, as JSON (--input) and as Nix (--config, built-in evaluator).
+    let decl = dir.path().join("decl.json");
+    std::fs::write(&decl, declared(good_record()).to_string()).unwrap();
+    let nix = dir.path().join("decl.nix");
+    std::fs::write(
+        &nix,
+        format!(
+            "{{ imports = [ {} ]; services.secureMattermost.vulnerabilityWaivers.\"GO-2099-0001\" = {{ reason = \"Driver upgrade scheduled with the next server release\"; approvedBy = \"ISSO J. Doe\"; expires = \"2027-03-31\"; }}; }}",
+            root().join("examples/kubernetes.nix").display()
+        ),
+    )
+    .unwrap();
+    for source in [["--input", decl.to_str().unwrap()], ["--config", nix.to_str().unwrap()]] {
+        let r = scan(&bin, &db, &source);
+        assert_eq!(r.code, 0, "{source:?}: {}", r.stderr);
+        let s: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(s["findings"][0]["status"], "waived", "{source:?}");
+        assert_eq!(s["findings"][0]["waiver"]["approvedBy"], "ISSO J. Doe");
+    }
+    // The declaration's policy.maxWaiverDays is the window: 30 days refuses the March expiry.
+    let narrow = patched(declared(good_record()), &json!({"policy": {"maxWaiverDays": 30}}));
+    std::fs::write(&decl, narrow.to_string()).unwrap();
+    let r = scan(&bin, &db, &["--input", decl.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("maxWaiverDays") && r.stderr.contains("waiver refused"), "{}", r.stderr);
+    // Defects are named by the option: vulnerabilityWaivers."<id>".
+    std::fs::write(&decl, declared(json!({"reason": "Driver upgrade scheduled", "expires": "2027-03-31"})).to_string()).unwrap();
+    let r = scan(&bin, &db, &["--input", decl.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("vulnerabilityWaivers.\"GO-2099-0001\".approvedBy is missing"), "{}", r.stderr);
+    // A stale waiver (an id the binary does not have) is reported.
+    let stale = patched(declared(good_record()), &json!({"vulnerabilityWaivers": {"GO-2099-0002": good_record()}}));
+    std::fs::write(&decl, stale.to_string()).unwrap();
+    let r = scan(&bin, &db, &["--input", decl.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("GO-2099-0002 is stale"), "{}", r.stderr);
+
     // The same rigour as any waiver: every defect listed, the finding fails.
     for (record, want) in [
         (json!("Driver upgrade scheduled soon"), "must be a record"),
@@ -153,32 +230,27 @@ print(loader.load_sarif_file(sys.argv[1]).get_result_count())\n";
     }
 }
 
-#[test]
 fn render_puts_sbom_findings_and_poam_items_into_the_evidence() {
     let Some(bin) = prerequisites("vulns::render_evidence") else { return };
     let dir = tempfile::tempdir().unwrap();
     let db = one_entry_db(dir.path());
     let doc = load("examples/kubernetes.json").to_string();
     let out = dir.path().join("out");
-    let args = |out: &Path, w: Option<&Path>| {
-        let mut a: Vec<String> = ["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY, "--scan-binary", bin.to_str().unwrap(), "--vuln-db", db.to_str().unwrap()]
+    let args = |out: &Path| -> Vec<String> {
+        ["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY, "--scan-binary", bin.to_str().unwrap(), "--vuln-db", db.to_str().unwrap()]
             .iter()
             .map(|s| s.to_string())
-            .collect();
-        if let Some(w) = w {
-            a.extend(["--vuln-waivers".to_string(), w.display().to_string()]);
-        }
-        a
+            .collect()
     };
     // Unwaived: the render fails and writes nothing.
-    let a = args(&out, None);
+    let a = args(&out);
     let r = run_stdin(&a.iter().map(String::as_str).collect::<Vec<_>>(), &doc);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("GO-2099-0001"));
     assert!(!out.exists());
-    // Waived: the evidence carries it.
-    let w = waivers(dir.path(), json!({"reason": "Driver upgrade scheduled with the next server release", "approvedBy": "ISSO J. Doe", "expires": "2027-03-31", "ticket": "POAM-77"}));
-    let a = args(&out, Some(&w));
+    // Waived in the declaration: the evidence carries it.
+    let doc = declared(good_record()).to_string();
+    let a = args(&out);
     let r = run_stdin(&a.iter().map(String::as_str).collect::<Vec<_>>(), &doc);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -197,7 +269,7 @@ fn render_puts_sbom_findings_and_poam_items_into_the_evidence() {
     assert!(helper["components"].as_array().unwrap().iter().any(|c| c["name"] == "serde_json"));
     // Same input, same bytes (no timestamps or serial numbers).
     let out2 = dir.path().join("out2");
-    let a = args(&out2, Some(&w));
+    let a = args(&out2);
     assert_eq!(run_stdin(&a.iter().map(String::as_str).collect::<Vec<_>>(), &doc).code, 0);
     for f in ["sbom-mattermost.cdx.json", "sbom-secure-mattermost.cdx.json", "vulnerabilities.json", "poam.oscal.json", "report.html"] {
         assert_eq!(std::fs::read(out.join(f)).unwrap(), std::fs::read(out2.join(f)).unwrap(), "{f}");
@@ -223,7 +295,6 @@ e = JsonStrictValidator(v[json.loads(t)['specVersion']]).validate_str(t)\nsys.ex
 /// The real database (shared/vulndb/go-osv): govulncheck and our matcher
 /// report the same ids for the pinned server, and the pin's known
 /// vulnerability is among them with its fixed version.
-#[test]
 fn both_scanners_agree_on_the_real_database() {
     let Some(bin) = prerequisites("vulns::real_database") else { return };
     let db = root().join("../shared/vulndb/go-osv");
@@ -245,12 +316,11 @@ fn both_scanners_agree_on_the_real_database() {
     assert!(pin["fixed"].as_str().unwrap().starts_with("v8.0.0-2026"));
 }
 
-/// syft (opt-in: its build takes ~6 minutes) inventories the same Go modules.
-#[test]
+/// syft (the product card's SBOM tool; scripts/test.sh installs it unless SM_WITH_SYFT=0) inventories the same Go modules.
 fn syft_and_cyclonedx_gomod_list_the_same_modules() {
     let Some(bin) = prerequisites("vulns::syft") else { return };
     if !tool("syft") {
-        skip("vulns::syft", "syft not installed (opt-in: SM_WITH_SYFT=1 bash scripts/test.sh; ~6 min build)");
+        skip("vulns::syft", "syft not installed (scripts/test.sh installs it unless SM_WITH_SYFT=0)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -284,7 +354,6 @@ fn syft_and_cyclonedx_gomod_list_the_same_modules() {
 /// The helper's SBOM (from its compiled-in Cargo.lock, written by every
 /// render) lists every crate `cargo cyclonedx` finds for this target, and
 /// only crates for other targets besides.
-#[test]
 fn helper_sbom_matches_cargo_cyclonedx() {
     let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
     let tool = Some(home.join("bin/cargo-cyclonedx")).filter(|p| p.is_file());
@@ -322,3 +391,13 @@ fn helper_sbom_matches_cargo_cyclonedx() {
     let other_target = |n: &str| ["windows", "wasi", "wasm", "r-efi", "wincon", "polyfill", "hermit", "redox"].iter().any(|w| n.contains(w));
     assert!(extra.iter().all(|(n, _)| other_target(n)), "crates only we list, not all for other targets: {extra:?}");
 }
+
+tests![
+    an_empty_or_missing_database_is_refused,
+    render_takes_vulnerability_waivers_from_the_declaration,
+    one_entry_database_gives_exactly_that_finding_and_it_fails_unless_waived,
+    render_puts_sbom_findings_and_poam_items_into_the_evidence,
+    both_scanners_agree_on_the_real_database,
+    syft_and_cyclonedx_gomod_list_the_same_modules,
+    helper_sbom_matches_cargo_cyclonedx,
+];

@@ -5,6 +5,32 @@ let
   smTypes = import ../types.nix { inherit lib; };
   inherit (smTypes) withMeta withKind optionIs;
   saml = optionIs "auth.provider" "saml";
+  # The structured waiver record: rule justifications and vulnerability waivers.
+  justificationRecord = smTypes.closedSubmodule {
+    reason = mkOption {
+      type = types.str;
+      example = "Partner agencies collaborate under ISA-2031";
+      description = "Why the deviation is acceptable.";
+    };
+    approvedBy = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "ISSO J. Doe";
+      description = "Who accepted the risk.";
+    };
+    expires = mkOption {
+      type = types.nullOr (types.strMatching "[0-9]{4}-[0-9]{2}-[0-9]{2}");
+      default = null;
+      example = "2027-06-30";
+      description = "Date (YYYY-MM-DD) after which the waiver no longer counts.";
+    };
+    ticket = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "POAM-1234";
+      description = "Change or POA&M ticket tracking the deviation.";
+    };
+  };
 in
 {
   options.services.secureMattermost = {
@@ -91,35 +117,7 @@ in
     });
 
     justification = mkOption {
-      type = types.attrsOf (
-        types.either types.str (
-          smTypes.closedSubmodule {
-            reason = mkOption {
-              type = types.str;
-              example = "Partner agencies collaborate under ISA-2031";
-              description = "Why the deviation is acceptable.";
-            };
-            approvedBy = mkOption {
-              type = types.nullOr types.str;
-              default = null;
-              example = "ISSO J. Doe";
-              description = "Who accepted the risk.";
-            };
-            expires = mkOption {
-              type = types.nullOr (types.strMatching "[0-9]{4}-[0-9]{2}-[0-9]{2}");
-              default = null;
-              example = "2027-06-30";
-              description = "Date (YYYY-MM-DD) after which the waiver no longer counts.";
-            };
-            ticket = mkOption {
-              type = types.nullOr types.str;
-              default = null;
-              example = "POAM-1234";
-              description = "Change or POA&M ticket tracking the deviation.";
-            };
-          }
-        )
-      );
+      type = types.attrsOf (types.either types.str justificationRecord);
       default = { };
       example = literalExpression ''{ allowGuestUsers = { reason = "Scoped exception"; approvedBy = "ISSO"; expires = "2027-01-31"; }; }'';
       description = ''
@@ -131,6 +129,23 @@ in
         Placeholders (empty, TODO, TBD, n/a, a lone word, …), past or too-distant
         expiry dates and waivers of non-waivable rules are refused by the policy
         check, with every reason listed.
+      '';
+    };
+
+    vulnerabilityWaivers = mkOption {
+      type = types.attrsOf justificationRecord;
+      default = { };
+      example = literalExpression ''{ "GO-2026-5845" = { reason = "Fixed in 11.4.5; upgrade scheduled for the next window"; approvedBy = "ISSO J. Doe"; expires = "2027-03-31"; ticket = "POAM-77"; }; }'';
+      description = ''
+        Accepted vulnerabilities of the Mattermost server binary, keyed by the
+        id the OSV database gives them (`GO-YYYY-NNNN`). Used when the server is
+        scanned (`render --scan-binary … --vuln-db …`, `scan --input`, the
+        flake's `vulnDb`, `nixos.vulnerabilityDb`): a finding fails unless
+        waived here. Judged like a structured `justification`, and stricter: a
+        real reason, `approvedBy`, and an `expires` date that has not passed and
+        is at most `policy.maxWaiverDays` after the policy date. A waiver for an
+        id the binary is not affected by is reported as stale. Each waived
+        finding is a POA&M item with the waiver's expiry as its deadline.
       '';
     };
 

@@ -1,7 +1,11 @@
 //! `secure-mattermost scan`: SBOM and offline vulnerability scan of the
 //! Mattermost server binary, on its own (render does the same with
 //! `--scan-binary`/`--vuln-db` and puts the result into the evidence).
+//! Waivers come from the declaration (`--input`/`--config`:
+//! `vulnerabilityWaivers`, `policy.maxWaiverDays`), as in `render`, or, for a
+//! scan without one, from a `--vuln-waivers` file.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -9,6 +13,7 @@ use serde_json::json;
 
 use crate::cli::Format;
 use crate::dates::Date;
+use crate::document::{self, Justification};
 use crate::error::{exit, Error};
 use crate::evidence::vulns::{self, Scan, Tools};
 use crate::output;
@@ -21,15 +26,21 @@ pub struct ScanArgs {
     /// Local OSV database: a directory of <ID>.json entries (as `govulncheck -db file://DIR` reads).
     #[arg(long, value_name = "DIR")]
     pub vuln_db: PathBuf,
-    /// Vulnerability waivers: JSON object from vulnerability id to {reason, approvedBy, expires, ticket}.
-    #[arg(long, value_name = "FILE")]
+    /// The declaration (evaluated JSON document, or - for stdin) whose vulnerabilityWaivers and policy.maxWaiverDays apply.
+    #[arg(long, value_name = "FILE", group = "waivers")]
+    pub input: Option<PathBuf>,
+    /// The declaration in Nix (built-in evaluator), as with --input.
+    #[arg(long, value_name = "FILE", group = "waivers")]
+    pub config: Option<PathBuf>,
+    /// Without a declaration: waivers as a JSON object from vulnerability id to {reason, approvedBy, expires, ticket}.
+    #[arg(long, value_name = "FILE", group = "waivers")]
     pub vuln_waivers: Option<PathBuf>,
     /// Policy date (YYYY-MM-DD) waiver expiry is judged on. Default: today (UTC).
     #[arg(long, value_name = "DATE")]
     pub today: Option<String>,
-    /// Longest a waiver may run past the policy date (the declaration's policy.maxWaiverDays).
-    #[arg(long, value_name = "DAYS", default_value_t = 365)]
-    pub max_waiver_days: u32,
+    /// Without a declaration: longest a waiver may run past the policy date [default: 365]. With one, its policy.maxWaiverDays.
+    #[arg(long, value_name = "DAYS", conflicts_with_all = ["input", "config"])]
+    pub max_waiver_days: Option<u32>,
     /// Write sbom-mattermost.cdx.json, sbom-secure-mattermost.cdx.json and vulnerabilities.json into DIR.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -46,9 +57,9 @@ pub fn run(args: ScanArgs, format: Format) -> Result<i32, Error> {
         Some(t) => Date::parse(t).ok_or_else(|| Error::Today { value: t.clone() })?,
         None => Date::today_utc(),
     };
-    let waivers = vulns::load_waivers(args.vuln_waivers.as_deref())?;
+    let (waivers, max_waiver_days) = waivers(&args)?;
     let tools = Tools { govulncheck: args.govulncheck.clone(), sbom: args.sbom_tool.clone() };
-    let scan = vulns::scan_with(&args.binary, &args.vuln_db, &waivers, today, args.max_waiver_days, &tools)?;
+    let scan = vulns::scan_with(&args.binary, &args.vuln_db, &waivers, today, max_waiver_days, &tools)?;
     for line in scan.stderr_lines() {
         output::stderr(&line);
     }
@@ -67,6 +78,26 @@ pub fn run(args: ScanArgs, format: Format) -> Result<i32, Error> {
     })?;
     Ok(if scan.failing() > 0 { exit::POLICY_FAILED } else { exit::OK })
 }
+
+/// The waivers and the waiver window: the declaration's (`--input`/`--config`),
+/// or a waiver file with `--max-waiver-days` for a scan on its own.
+fn waivers(args: &ScanArgs) -> Result<(BTreeMap<String, Justification>, u32), Error> {
+    let doc = match (&args.input, &args.config) {
+        (Some(path), _) => {
+            let (text, name) = crate::cli::read_input(path)?;
+            Some(document::parse(&text, &name)?.0)
+        }
+        (None, Some(path)) => Some(document::from_value(crate::cli::evaluate_nix(path)?, &path.display().to_string())?.0),
+        (None, None) => None,
+    };
+    Ok(match doc {
+        Some(doc) => (vulns::declared_waivers(&doc.secure_mattermost), doc.secure_mattermost.policy.max_waiver_days),
+        None => (vulns::load_waivers(args.vuln_waivers.as_deref())?, args.max_waiver_days.unwrap_or(DEFAULT_MAX_WAIVER_DAYS)),
+    })
+}
+
+/// The module's default `policy.maxWaiverDays`.
+const DEFAULT_MAX_WAIVER_DAYS: u32 = 365;
 
 fn text(s: &Scan) -> String {
     let mut o = format!(

@@ -28,7 +28,8 @@ use crate::document::{Deployment, Document, Mode};
 use crate::error::Error;
 use crate::policy::{Outcome, Report, RuleResult};
 
-/// Flags `render` takes for the evidence bundle.
+/// Flags `render` takes for the evidence bundle. Vulnerability waivers come
+/// from the declaration (`vulnerabilityWaivers`), like every other waiver.
 #[derive(Args, Debug, Clone, Default)]
 pub struct EvidenceArgs {
     /// Mattermost server binary to inventory (SBOM) and scan; needs --vuln-db.
@@ -37,9 +38,6 @@ pub struct EvidenceArgs {
     /// Local OSV database (a directory of <ID>.json entries, as govulncheck's `-db file://` reads); needs --scan-binary.
     #[arg(long, value_name = "DIR", requires = "scan_binary")]
     pub vuln_db: Option<PathBuf>,
-    /// Vulnerability waivers: a JSON object from vulnerability id (GO-…) to a justification record.
-    #[arg(long, value_name = "FILE")]
-    pub vuln_waivers: Option<PathBuf>,
     /// OpenSSH private key that signs the evidence manifest (evidence-manifest.sha256 + .sig).
     #[arg(long, value_name = "FILE")]
     pub sign_key: Option<PathBuf>,
@@ -217,7 +215,7 @@ pub fn extend_render(
     let d = &doc.secure_mattermost;
     let scan = match (&args.scan_binary, &args.vuln_db) {
         (Some(bin), Some(db)) => {
-            let waivers = vulns::load_waivers(args.vuln_waivers.as_deref())?;
+            let waivers = vulns::declared_waivers(d);
             let scan = vulns::scan(bin, db, &waivers, today, d.policy.max_waiver_days)?;
             for line in scan.stderr_lines() {
                 crate::output::stderr(&line);
@@ -229,8 +227,11 @@ pub fn extend_render(
             Some(scan)
         }
         _ => {
-            if args.vuln_waivers.is_some() {
-                return Err(Error::Usage { detail: "--vuln-waivers needs --scan-binary and --vuln-db".into() });
+            if !d.vulnerability_waivers.is_empty() {
+                crate::output::stderr(&format!(
+                    "note: {} vulnerability waiver(s) in the declaration not judged: no scan (render with --scan-binary and --vuln-db)",
+                    d.vulnerability_waivers.len()
+                ));
             }
             None
         }

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::catalog::Catalog;
 use crate::dates::Date;
-use crate::document::Justification;
+use crate::document::{Deployment, Justification, JustificationRecord};
 use crate::error::Error;
 use crate::policy::AppliedJustification;
 
@@ -129,7 +129,19 @@ impl Scan {
     }
 }
 
-/// Vulnerability waivers: `{ "GO-…": { reason, approvedBy, expires, ticket } }`.
+/// The declaration's `vulnerabilityWaivers` (always structured records).
+pub fn declared_waivers(d: &Deployment) -> BTreeMap<String, Justification> {
+    d.vulnerability_waivers
+        .iter()
+        .map(|(id, w)| {
+            let record = JustificationRecord { reason: w.reason.clone(), approved_by: w.approved_by.clone(), expires: w.expires.clone(), ticket: w.ticket.clone() };
+            (id.clone(), Justification::Record(record))
+        })
+        .collect()
+}
+
+/// Vulnerability waivers from a file (`scan --vuln-waivers`, for a scan
+/// without a declaration): `{ "GO-…": { reason, approvedBy, expires, ticket } }`.
 pub fn load_waivers(path: Option<&Path>) -> Result<BTreeMap<String, Justification>, Error> {
     let Some(path) = path else { return Ok(BTreeMap::new()) };
     let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
@@ -167,7 +179,11 @@ fn applied(key: &str, j: &Justification) -> AppliedJustification {
 /// vulnerability waiver must be a structured record, and not expired.
 fn judge_waiver(key: &str, j: &Justification, today: Date, max_days: u32) -> AppliedJustification {
     let mut a = applied(key, j);
-    let mut problems = crate::justification::problems(Catalog::load(), key, j, today, max_days);
+    // The shared judgement names `justification.<key>`; these live in `vulnerabilityWaivers`.
+    let mut problems: Vec<String> = crate::justification::problems(Catalog::load(), key, j, today, max_days)
+        .into_iter()
+        .map(|p| p.replace(&format!("justification.{key}"), &format!("vulnerabilityWaivers.\"{key}\"")))
+        .collect();
     if matches!(j, Justification::Reason(_)) {
         problems.push(format!("{key}: a vulnerability waiver must be a record with reason, approvedBy and expires (a plain string is undated)"));
     }
