@@ -128,17 +128,7 @@ pub fn run(args: AuditArgs, format: Format) -> Result<i32, Error> {
 }
 
 fn read(path: &Path) -> Result<(String, String), Error> {
-    let (bytes, name) = if path == Path::new("-") {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map_err(|e| Error::io("<stdin>", e))?;
-        (b, "<stdin>".to_string())
-    } else {
-        (std::fs::read(path).map_err(|e| Error::io(path, e))?, path.display().to_string())
-    };
-    match String::from_utf8(bytes) {
-        Ok(s) => Ok((s, name)),
-        Err(e) => Err(bad_input(format!("{name}: not UTF-8 (invalid byte sequence at byte offset {})", e.utf8_error().valid_up_to()), None)),
-    }
+    crate::cli::read_input(path)
 }
 
 /// Parses and judges one file.

@@ -43,7 +43,6 @@ fn class(o: Outcome) -> &'static str {
 pub fn render(ctx: &Context) -> String {
     let d = ctx.deployment;
     let catalog = Catalog::load();
-    let s = crate::report::summary(ctx.report);
     let mut o = String::new();
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     // No resource may be fetched, whatever a value contains.
@@ -55,16 +54,7 @@ pub fn render(ctx: &Context) -> String {
         o.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>\n", esc(k), esc(&v)));
     }
     o.push_str("</table>\n");
-    o.push_str(&format!(
-        "<p id=\"outcome\"><strong>Outcome:</strong> {} rules: {} pass, {} waived, {} advisory, {} n/a, {} fail ({} ineffective without licence).</p>\n",
-        ctx.report.results.len(),
-        s["pass"],
-        s["waived"],
-        s["advisory"],
-        s["notApplicable"],
-        ctx.report.failed(),
-        s["ineffectiveWithoutLicence"]
-    ));
+    o.push_str(&format!("<p id=\"outcome\"><strong>Outcome:</strong> {}</p>\n", esc(&super::outcome_sentence(ctx))));
 
     o.push_str("<h2 id=\"controls\">Controls</h2>\n");
     for (fam, controls) in controls_by_family(catalog) {

@@ -281,3 +281,18 @@ pub fn summary_rows(ctx: &Context) -> Vec<(&'static str, String)> {
         ("Catalog", format!("version {}, SHA-256 {}", p.catalog_version, p.catalog_sha256)),
     ]
 }
+
+/// One sentence counting the outcomes, for both reports.
+pub fn outcome_sentence(ctx: &Context) -> String {
+    let s = crate::report::summary(ctx.report);
+    format!(
+        "{} rules: {} pass, {} waived, {} advisory, {} n/a, {} fail ({} ineffective without licence).",
+        ctx.report.results.len(),
+        s["pass"],
+        s["waived"],
+        s["advisory"],
+        s["notApplicable"],
+        ctx.report.failed(),
+        s["ineffectiveWithoutLicence"]
+    )
+}

@@ -26,23 +26,13 @@ pub fn outcome_with_reason(r: &RuleResult) -> String {
 pub fn markdown(ctx: &Context) -> String {
     let d = ctx.deployment;
     let catalog = Catalog::load();
-    let s = crate::report::summary(ctx.report);
     let mut o = String::new();
     o.push_str(&format!("# Security assessment evidence: {}\n\n", cell(&d.domain)));
     o.push_str("## Deployment\n\n| | |\n|---|---|\n");
     for (k, v) in super::summary_rows(ctx) {
         o.push_str(&format!("| {k} | {} |\n", cell(&v)));
     }
-    o.push_str(&format!(
-        "\n**Outcome:** {} rules: {} pass, {} waived, {} advisory, {} n/a, {} fail ({} ineffective without licence).\n\n",
-        ctx.report.results.len(),
-        s["pass"],
-        s["waived"],
-        s["advisory"],
-        s["notApplicable"],
-        ctx.report.failed(),
-        s["ineffectiveWithoutLicence"]
-    ));
+    o.push_str(&format!("\n**Outcome:** {}\n\n", super::outcome_sentence(ctx)));
 
     o.push_str("## Controls\n\n");
     for (fam, controls) in controls_by_family(catalog) {
