@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::catalog::Catalog;
-use crate::policy::{Outcome, Report};
+use crate::policy::{Outcome, Report, RuleResult};
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -37,34 +37,7 @@ pub fn report(catalog: &Catalog, report: &Report, artifact: &str) -> String {
         .results
         .iter()
         .enumerate()
-        .filter_map(|(index, r)| {
-            let (level, kind) = match r.outcome {
-                Outcome::Fail | Outcome::IneffectiveWithoutLicence => ("error", "fail"),
-                Outcome::Advisory => ("warning", "review"),
-                Outcome::Waived => ("note", "pass"),
-                Outcome::Pass | Outcome::NotApplicable => return None,
-            };
-            let mut result = json!({
-                "ruleId": r.id,
-                "ruleIndex": index,
-                "level": level,
-                "kind": kind,
-                "message": {"text": format!("{}: {}", r.title, r.message)},
-                "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": artifact}},
-                    "logicalLocations": r.settings.iter().map(|s| json!({"fullyQualifiedName": s, "kind": "member"})).collect::<Vec<_>>()
-                }],
-                "properties": {"outcome": r.outcome, "controls": r.controls}
-            });
-            if r.outcome == Outcome::Waived {
-                result["suppressions"] = json!([{
-                    "kind": "external",
-                    "status": "accepted",
-                    "justification": r.justification.as_ref().map(|j| j.reason.clone()).unwrap_or_default()
-                }]);
-            }
-            Some(result)
-        })
+        .filter_map(|(index, r)| result(r, index, artifact))
         .collect();
     let doc = json!({
         "$schema": SARIF_SCHEMA,
@@ -79,4 +52,35 @@ pub fn report(catalog: &Catalog, report: &Report, artifact: &str) -> String {
         }]
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// One SARIF result for a rule outcome that is reported (failed, advisory or
+/// waived, the waiver as an accepted suppression); `None` for pass and n/a.
+pub fn result(r: &RuleResult, rule_index: usize, artifact: &str) -> Option<Value> {
+    let (level, kind) = match r.outcome {
+        Outcome::Fail | Outcome::IneffectiveWithoutLicence => ("error", "fail"),
+        Outcome::Advisory => ("warning", "review"),
+        Outcome::Waived => ("note", "pass"),
+        Outcome::Pass | Outcome::NotApplicable => return None,
+    };
+    let mut result = json!({
+        "ruleId": r.id,
+        "ruleIndex": rule_index,
+        "level": level,
+        "kind": kind,
+        "message": {"text": format!("{}: {}", r.title, r.message)},
+        "locations": [{
+            "physicalLocation": {"artifactLocation": {"uri": artifact}},
+            "logicalLocations": r.settings.iter().map(|s| json!({"fullyQualifiedName": s, "kind": "member"})).collect::<Vec<_>>()
+        }],
+        "properties": {"outcome": r.outcome, "controls": r.controls}
+    });
+    if r.outcome == Outcome::Waived {
+        result["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": r.justification.as_ref().map(|j| j.reason.clone()).unwrap_or_default()
+        }]);
+    }
+    Some(result)
 }

@@ -420,25 +420,13 @@ fn sarif_results(catalog: &Catalog, report: &Report, artifact: &str) -> Vec<Valu
     report
         .results
         .iter()
+        // An audited file carries no justifications: only failures and advisories.
+        .filter(|r| matches!(r.outcome, Outcome::Fail | Outcome::IneffectiveWithoutLicence | Outcome::Advisory))
         .filter_map(|r| {
-            let (level, kind) = match r.outcome {
-                Outcome::Fail | Outcome::IneffectiveWithoutLicence => ("error", "fail"),
-                Outcome::Advisory => ("warning", "review"),
-                _ => return None,
-            };
             let index = catalog.rules.iter().position(|x| x.id == r.id).unwrap_or(0);
-            Some(json!({
-                "ruleId": r.id,
-                "ruleIndex": index,
-                "level": level,
-                "kind": kind,
-                "message": {"text": format!("{}: {}", r.title, r.message)},
-                "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": artifact}},
-                    "logicalLocations": r.settings.iter().map(|s| json!({"fullyQualifiedName": s, "kind": "member"})).collect::<Vec<_>>()
-                }],
-                "properties": {"outcome": r.outcome, "controls": r.controls, "found": r.found}
-            }))
+            let mut result = crate::sarif::result(r, index, artifact)?;
+            result["properties"]["found"] = r.found.clone();
+            Some(result)
         })
         .collect()
 }
