@@ -5,6 +5,7 @@
 {
   imports = [
     ./options/core.nix
+    ./options/kubernetes.nix
     ./options/auth.nix
     ./options/database.nix
     ./options/storage.nix

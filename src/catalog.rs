@@ -95,7 +95,9 @@ pub enum Severity {
 }
 
 /// The small predicate language rules are written in. Paths start with
-/// `config.` (effective Mattermost configuration) or `deployment.`.
+/// `config.` (effective Mattermost configuration), `deployment.` or
+/// `manifests.` (facts of the rendered Kubernetes objects,
+/// `render::kubernetes::manifests::facts`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum Predicate {
@@ -400,7 +402,7 @@ mod tests {
                 t.address_list_narrow.is_some(),
             ];
             assert_eq!(ops.iter().filter(|x| **x).count(), 1, "{}", t.path);
-            assert!(t.path.starts_with("config.") || t.path.starts_with("deployment."), "{}", t.path);
+            assert!(t.path.starts_with("config.") || t.path.starts_with("deployment.") || t.path.starts_with("manifests."), "{}", t.path);
         }
     }
 

@@ -68,7 +68,18 @@ pub fn build(d: &Deployment, catalog: &Catalog) -> Result<Effective, Error> {
     blank_default_secrets(&mut config);
     validate_secret_settings(d, &config)?;
     validate_sso(d, &config)?;
+    validate_environment(d)?;
     Ok(Effective { config, from_options })
+}
+
+/// The object store's endpoint: the declared one, else the in-cluster MinIO
+/// tenant's Service (Kubernetes mode with `kubernetes.minio.enable`).
+pub fn s3_endpoint(d: &Deployment) -> Option<String> {
+    match &d.file_storage.s3.endpoint {
+        Some(e) => Some(e.clone()),
+        None if d.mode == Mode::Kubernetes && d.kubernetes.minio.enable => Some(crate::render::kubernetes::minio::service_host(d)),
+        None => None,
+    }
 }
 
 /// The DSN written into config.json: everything but the password, which is
@@ -89,6 +100,9 @@ pub fn data_source(d: &Deployment, with_password: Option<&str>) -> String {
     if let Some(ca) = &db.ca_file {
         dsn.push_str("&sslrootcert=");
         dsn.push_str(&encode(ca).replace("%2F", "/"));
+    } else if d.mode == Mode::Kubernetes && d.kubernetes.postgresql.enable {
+        // The database certificate's CA, mounted from its cert-manager Secret.
+        dsn.push_str(&format!("&sslrootcert={}/ca.crt", crate::render::kubernetes::postgresql::CA_DIR));
     }
     dsn
 }
@@ -115,6 +129,7 @@ pub fn computed(d: &Deployment, name: &str) -> Option<Value> {
     match name {
         "dataSource" => Some(json!(data_source(d, None))),
         "dataSourceWithPassword" => Some(json!(data_source(d, Some("{}")).replace("%7B%7D", "{}"))),
+        "s3Endpoint" => s3_endpoint(d).map(|e| json!(e)),
         _ => None,
     }
 }
@@ -164,6 +179,38 @@ fn validate_secret_settings(d: &Deployment, config: &Value) -> Result<(), Error>
                 detail: "this deployment mode reads the value from it".into(),
             });
         }
+    }
+    Ok(())
+}
+
+/// Options that only make sense together: an object store to talk to, a
+/// database service the operator names as declared, the issuer's and the
+/// secret backend's required fields.
+fn validate_environment(d: &Deployment) -> Result<(), Error> {
+    let invalid = |option: &str, detail: &str| {
+        Err(Error::InvalidOption { file: "declaration".into(), option: format!("services.secureMattermost.{option}"), detail: detail.into() })
+    };
+    if d.file_storage.driver == StorageDriver::S3 && s3_endpoint(d).is_none() {
+        return invalid(
+            "fileStorage.s3.endpoint",
+            "the s3 driver needs an endpoint: name the site's object store (there is no vendor default); in Kubernetes mode kubernetes.minio.enable supplies the in-cluster tenant",
+        );
+    }
+    if d.mode != Mode::Kubernetes {
+        return Ok(());
+    }
+    let k = &d.kubernetes;
+    if k.postgresql.enable && !(d.database.host.starts_with(&format!("{}-", k.postgresql.team_id)) && crate::validate::dns1123_label(&d.database.host)) {
+        return invalid(
+            "database.host",
+            "with kubernetes.postgresql.enable the host is the postgres-operator cluster's Service name: a DNS-1123 label that starts with kubernetes.postgresql.teamId and a hyphen",
+        );
+    }
+    if k.certificates.issuer == crate::document::Issuer::Acme && k.certificates.acme_server.is_none() {
+        return invalid("kubernetes.certificates.acmeServer", "the acme issuer needs the ACME directory URL");
+    }
+    if d.secrets.backend == crate::document::Backend::Vault && d.secrets.vault.server.is_none() {
+        return invalid("secrets.vault.server", "the vault backend needs Vault's address");
     }
     Ok(())
 }

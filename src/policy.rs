@@ -93,7 +93,7 @@ pub fn evaluate(
     today: Date,
 ) -> Result<Report, Error> {
     check_justification_keys(catalog, d)?;
-    let view = json!({ "config": config, "deployment": deployment_raw });
+    let view = json!({ "config": config, "deployment": deployment_raw, "manifests": crate::render::kubernetes::manifests::facts(d, config) });
     let have = catalog.edition_rank(d.license.edition.as_str());
     let results = catalog
         .rules

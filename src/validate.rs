@@ -84,6 +84,18 @@ pub const SSL_MODE: Kind = Kind {
     what: "one of disable, allow, prefer, require, verify-ca, verify-full",
     test: |s| matches!(s, "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full"),
 };
+pub const QUANTITY: Kind = Kind {
+    what: "a Kubernetes storage quantity: a whole number of 1-15 digits with a binary suffix Ki, Mi, Gi, Ti or Pi (e.g. 20Gi)",
+    test: quantity,
+};
+pub const CRON_SCHEDULE: Kind = Kind {
+    what: "a five-field cron schedule: minute hour day-of-month month day-of-week, each *, a number, a range a-b, a list a,b or a step */n (digits only; no names, no macros)",
+    test: cron_schedule,
+};
+pub const VAULT_PATH: Kind = Kind {
+    what: "a Vault path: '/'-separated segments of letters, digits, '.', '_' and '-', no empty, '.' or '..' segment, no leading or trailing '/'",
+    test: vault_path,
+};
 pub const SMTP_SECURITY: Kind = Kind { what: "one of STARTTLS, TLS, none", test: |s| matches!(s, "STARTTLS" | "TLS" | "none") };
 
 /// The refusal for `option` (relative to `services.secureMattermost`).
@@ -123,6 +135,9 @@ pub fn kind(name: &str) -> Option<Kind> {
         "siteName" => SITE_NAME,
         "sslMode" => SSL_MODE,
         "smtpSecurity" => SMTP_SECURITY,
+        "quantity" => QUANTITY,
+        "cronSchedule" => CRON_SCHEDULE,
+        "vaultPath" => VAULT_PATH,
         _ => return None,
     })
 }
@@ -135,11 +150,19 @@ pub fn kinded_values(doc: &Value) -> Vec<(String, String, Kind)> {
     for o in crate::options::all() {
         let Some(k) = o.meta.kind.as_deref().and_then(kind) else { continue };
         match o.path.iter().position(|p| p == "<name>") {
-            None => {
-                if let Some(s) = crate::options::value_of(doc, &o.name).as_str() {
-                    out.push((o.name.clone(), s.to_string(), k));
+            None => match crate::options::value_of(doc, &o.name) {
+                Value::String(s) => out.push((o.name.clone(), s.to_string(), k)),
+                // A list option: every element is held to the grammar.
+                Value::Array(xs) => {
+                    for (i, x) in xs.iter().enumerate() {
+                        match x.as_str() {
+                            Some(s) => out.push((format!("{}[{i}]", o.name), s.to_string(), k)),
+                            None => out.push((format!("{}[{i}]", o.name), String::new(), k)),
+                        }
+                    }
                 }
-            }
+                _ => {}
+            },
             Some(i) => {
                 let parent = o.path[..i].join(".");
                 let rest = o.path[i + 1..].join(".");
@@ -395,6 +418,41 @@ pub fn s3_bucket(s: &str) -> bool {
 
 pub fn s3_region(s: &str) -> bool {
     s.len() <= 63 && s.split('-').all(|g| !g.is_empty() && g.chars().all(is_lower_alnum))
+}
+
+pub fn quantity(s: &str) -> bool {
+    ["Ki", "Mi", "Gi", "Ti", "Pi"].iter().any(|u| {
+        s.strip_suffix(u).is_some_and(|n| (1..=15).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
+    })
+}
+
+/// Five fields, each from the subset of cron syntax that Kubernetes'
+/// CronJob parser (robfig/cron's standard parser) and postgres-operator read
+/// alike: `*`, numbers in range, `a-b`, lists and `/n` steps.
+pub fn cron_schedule(s: &str) -> bool {
+    const RANGES: [(u32, u32); 5] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)];
+    let fields: Vec<&str> = s.split(' ').collect();
+    fields.len() == 5
+        && fields.iter().zip(RANGES).all(|(f, (lo, hi))| {
+            f.split(',').all(|item| {
+                let (base, step) = match item.split_once('/') {
+                    Some((b, st)) => (b, Some(st)),
+                    None => (item, None),
+                };
+                let num = |t: &str| (1..=2).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) && t.parse::<u32>().is_ok_and(|n| (lo..=hi).contains(&n));
+                let step_ok = step.is_none_or(|st| (1..=2).contains(&st.len()) && st.bytes().all(|b| b.is_ascii_digit()) && st.parse::<u32>().is_ok_and(|n| n >= 1));
+                let base_ok = base == "*"
+                    || num(base)
+                    || base.split_once('-').is_some_and(|(a, b)| num(a) && num(b) && a.parse::<u32>().ok() <= b.parse::<u32>().ok());
+                step_ok && base_ok
+            })
+        })
+}
+
+pub fn vault_path(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 512
+        && s.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)))
 }
 
 pub fn hex_color(s: &str) -> bool {

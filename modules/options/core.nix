@@ -252,27 +252,6 @@ in
       }));
     };
 
-    kubernetes = {
-      namespace = withKind "dns1123Label" (mkOption {
-        type = types.str;
-        default = "mattermost";
-        example = "chat";
-        description = "Namespace of the release (Kubernetes mode).";
-      });
-      ingressClassName = withKind "dns1123Subdomain" (mkOption {
-        type = types.str;
-        default = "nginx";
-        example = "traefik";
-        description = "Ingress class (Kubernetes mode).";
-      });
-      tlsSecretName = withKind "dns1123Subdomain" (mkOption {
-        type = types.str;
-        default = "mattermost-tls";
-        example = "chat-example-com-tls";
-        description = "Existing TLS Secret for the ingress (Kubernetes mode), e.g. issued by cert-manager.";
-      });
-    };
-
     tls = {
       certificateFile = mkOption {
         type = smTypes.absolutePathString;

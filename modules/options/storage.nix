@@ -48,11 +48,18 @@ in
       description = "Existing PersistentVolumeClaim (in the release namespace) holding the shared `directory` when `driver` is `nfs` in Kubernetes mode. Unused otherwise.";
     });
     s3 = {
-      endpoint = withKind "hostPort" (onS3 "FileSettings.AmazonS3Endpoint" (mkOption {
-        type = types.str;
-        default = "s3.amazonaws.com";
+      endpoint = withKind "hostPort" (withMeta {
+        sets = [ { setting = "FileSettings.AmazonS3Endpoint"; when = [ s3 ]; computed = "s3Endpoint"; } ];
+      } (mkOption {
+        type = types.nullOr types.str;
+        default = null;
         example = "minio.storage.svc:9000";
-        description = "S3 endpoint host[:port].";
+        description = ''
+          S3 endpoint host[:port]. Null means the in-cluster MinIO tenant in
+          Kubernetes mode with `kubernetes.minio.enable`, and is refused
+          otherwise when `driver` is `s3`: there is no vendor default, so an
+          air-gapped site never points at a public cloud by omission.
+        '';
       }));
       bucket = withKind "s3Bucket" (onS3 "FileSettings.AmazonS3Bucket" (mkOption {
         type = types.str;

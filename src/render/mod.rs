@@ -33,10 +33,16 @@ pub fn artifacts(d: &Deployment, config: &serde_json::Value, bins: &Binaries) ->
             ("mattermost.service".into(), systemd::render(d, config, bins)?),
             ("nginx.conf".into(), nginx::render(d)?),
         ],
-        Mode::Kubernetes => vec![
-            ("values.yaml".into(), helm::render(d, config)?),
-            ("mattermost.yaml".into(), operator::render(d, config)),
-        ],
+        Mode::Kubernetes => {
+            let mut files = vec![
+                ("values.yaml".into(), helm::render(d, config)?),
+                ("mattermost.yaml".into(), operator::render(d, config)),
+            ];
+            for (name, objects) in kubernetes::manifests::artifacts(d) {
+                files.push((name.into(), kubernetes::documents(&kubernetes::manifests::header(name), &objects)));
+            }
+            files
+        }
     })
 }
 

@@ -222,6 +222,13 @@ pub const SAML_KEY_DIR: &str = "/mattermost/saml";
 pub fn environment(d: &Deployment, config: &Value, skip: &[&str]) -> Vec<Value> {
     let mut envs = env::kubernetes_setting_env(config, skip);
     envs.extend(env::kubernetes_secret_env(d));
+    if d.kubernetes.postgresql.enable {
+        envs.retain(|e| e["name"] != "MM_SQLSETTINGS_DATASOURCE");
+        envs.extend(super::postgresql::app_env(d));
+    }
+    if d.kubernetes.minio.enable && d.file_storage.driver == StorageDriver::S3 {
+        envs.push(super::minio::app_ca(d).0);
+    }
     if d.auth.provider == crate::document::Provider::Saml {
         envs.retain(|e| e["name"] != "MM_SAMLSETTINGS_PRIVATEKEYFILE");
         envs.push(json!({
@@ -241,6 +248,16 @@ pub fn volumes(d: &Deployment) -> (Vec<Value>, Vec<Value>) {
         let s = &d.auth.saml.kubernetes_secret;
         volumes.push(json!({"name": "saml-sp-key", "secret": {"secretName": s.name, "defaultMode": 0o400, "items": [{"key": s.key, "path": s.key}]}}));
         mounts.push(json!({"name": "saml-sp-key", "mountPath": SAML_KEY_DIR, "readOnly": true}));
+    }
+    if d.kubernetes.postgresql.enable {
+        let (v, m) = super::postgresql::app_ca_volume(d);
+        volumes.push(v);
+        mounts.push(m);
+    }
+    if d.kubernetes.minio.enable && d.file_storage.driver == StorageDriver::S3 {
+        let (_, v, m) = super::minio::app_ca(d);
+        volumes.push(v);
+        mounts.push(m);
     }
     (volumes, mounts)
 }
@@ -267,12 +284,13 @@ fn environment_for_chart(d: &Deployment, config: &Value) -> Vec<Value> {
     envs
 }
 
-pub fn render(d: &Deployment, config: &Value) -> Result<String, Error> {
+/// The chart's values as JSON, checked for what the chart pastes raw.
+pub fn values(d: &Deployment, config: &Value) -> Result<Value, Error> {
     let fs = &d.file_storage;
     let file_store = match fs.driver {
         StorageDriver::S3 => json!({
             "driver": "amazons3",
-            "url": fs.s3.endpoint,
+            "url": crate::effective::s3_endpoint(d),
             "bucket": fs.s3.bucket,
             "region": fs.s3.region,
             "existingSecret": {
@@ -288,9 +306,12 @@ pub fn render(d: &Deployment, config: &Value) -> Result<String, Error> {
         "features": {
             "database": {
                 "driver": "postgres",
-                "existingDatabaseSecret": {
-                    "name": d.database.kubernetes_secret.name,
-                    "key": d.database.kubernetes_secret.key
+                // With postgres-operator the chart's own connection-string
+                // variable is replaced by the composed one (post_render.rs).
+                "existingDatabaseSecret": if d.kubernetes.postgresql.enable {
+                    json!({"name": super::postgresql::credentials_secret(d), "key": super::postgresql::PASSWORD_KEY})
+                } else {
+                    json!({"name": d.database.kubernetes_secret.name, "key": d.database.kubernetes_secret.key})
                 }
             },
             "fileStore": file_store
@@ -310,7 +331,7 @@ pub fn render(d: &Deployment, config: &Value) -> Result<String, Error> {
         "mattermostApp": {
             "replicaCount": d.replicas,
             "image": {
-                "repository": d.mattermost.image,
+                "repository": super::registry_repository(d, &d.mattermost.image),
                 "tag": image_tag(d),
                 "pullPolicy": "IfNotPresent"
             },
@@ -334,6 +355,11 @@ pub fn render(d: &Deployment, config: &Value) -> Result<String, Error> {
     });
     check_raw_pasted(&values)?;
     check_to_yaml(&values, "")?;
+    Ok(values)
+}
+
+pub fn render(d: &Deployment, config: &Value) -> Result<String, Error> {
+    let values = values(d, config)?;
     let mut out = String::from(
         "# Rendered by secure-mattermost from the evaluated declaration; do not edit.\n\
          # Chart: mattermost (mattermost/mattermost-helm, 2.7.x). Secrets are references only.\n",

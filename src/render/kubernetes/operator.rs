@@ -20,9 +20,10 @@ const OPERATOR_SETS: &[&str] = &[
 ];
 use crate::document::{Deployment, StorageDriver};
 
-pub fn render(d: &Deployment, config: &Value) -> String {
+/// The `Mattermost` resource as JSON.
+pub fn resource(d: &Deployment, config: &Value) -> Value {
     let mut spec = json!({
-        "image": d.mattermost.image,
+        "image": super::registry_repository(d, &d.mattermost.image),
         "version": helm::image_tag(d),
         "replicas": d.replicas,
         "ingress": {
@@ -42,7 +43,7 @@ pub fn render(d: &Deployment, config: &Value) -> String {
     match d.file_storage.driver {
         StorageDriver::S3 => {
             spec["fileStore"] = json!({"external": {
-                "url": d.file_storage.s3.endpoint,
+                "url": crate::effective::s3_endpoint(d),
                 "bucket": d.file_storage.s3.bucket,
                 "secret": d.file_storage.s3.kubernetes_secret.name
             }});
@@ -60,7 +61,10 @@ pub fn render(d: &Deployment, config: &Value) -> String {
         spec["volumes"] = json!(volumes);
         spec["volumeMounts"] = json!(mounts);
     }
-    let cr = json!({
+    if d.replicas > 1 {
+        spec["scheduling"]["affinity"] = super::pdb::anti_affinity(d);
+    }
+    json!({
         "apiVersion": "installation.mattermost.com/v1beta1",
         "kind": "Mattermost",
         "metadata": {
@@ -69,7 +73,11 @@ pub fn render(d: &Deployment, config: &Value) -> String {
             "labels": {"app.kubernetes.io/managed-by": "secure-mattermost"}
         },
         "spec": spec
-    });
+    })
+}
+
+pub fn render(d: &Deployment, config: &Value) -> String {
+    let cr = resource(d, config);
     let mut out = String::from(
         "# Rendered by secure-mattermost. The database Secret must hold DB_CONNECTION_STRING;\n\
          # the file-store Secret must hold accesskey and secretkey (operator conventions).\n",

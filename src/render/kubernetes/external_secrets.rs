@@ -1,0 +1,83 @@
+//! `external-secrets.yaml` (only with `secrets.backend = "vault"`): a
+//! `SecretStore` for Vault (KV version 2, Kubernetes auth with the
+//! namespace's service account) and one `ExternalSecret` per Kubernetes
+//! Secret the deployment references, so the same Secret names work on both
+//! deployment paths. Each key is read from `<path>/<secret name>`, property
+//! `<key>`. Only references are rendered.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::document::{Deployment, StorageDriver};
+
+pub const STORE: &str = "mattermost-vault";
+
+/// Every (Secret, key) the rendered objects read that the site provides
+/// (not those postgres-operator or cert-manager write).
+pub fn referenced(d: &Deployment) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut add = |name: &str, key: &str| {
+        let keys = out.entry(name.to_string()).or_default();
+        if !keys.iter().any(|k| k == key) {
+            keys.push(key.to_string());
+        }
+    };
+    let decl = serde_json::to_value(d).unwrap_or(Value::Null);
+    for src in crate::options::secret_sources(&decl, "secretRef") {
+        if let (Some(n), Some(k)) = (src.value["name"].as_str(), src.value["key"].as_str()) {
+            add(n, k);
+        }
+    }
+    for s in d.secret_settings.values().filter_map(|s| s.kubernetes_secret.as_ref()) {
+        add(&s.name, &s.key);
+    }
+    if !d.kubernetes.postgresql.enable {
+        add(&d.database.kubernetes_secret.name, &d.database.kubernetes_secret.key);
+    }
+    if d.file_storage.driver == StorageDriver::S3 {
+        let s = &d.file_storage.s3.kubernetes_secret;
+        add(&s.name, &s.access_key_id_key);
+        add(&s.name, &s.secret_access_key_key);
+    }
+    if d.license.edition != "team" {
+        add(&d.license.kubernetes_secret.name, &d.license.kubernetes_secret.key);
+    }
+    out
+}
+
+pub fn objects(d: &Deployment) -> Vec<Value> {
+    let v = &d.secrets.vault;
+    let mut provider = json!({
+        "server": v.server,
+        "path": v.path.split('/').next().unwrap_or_default(),
+        "version": "v2",
+        "auth": {"kubernetes": {"mountPath": v.auth_mount_path, "role": v.role, "serviceAccountRef": {"name": "default"}}}
+    });
+    if let Some(ca) = &v.ca_secret_name {
+        provider["caProvider"] = json!({"type": "Secret", "name": ca, "key": "ca.crt"});
+    }
+    let prefix = v.path.split_once('/').map(|(_, rest)| rest).unwrap_or_default();
+    let mut out = vec![json!({
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "SecretStore",
+        "metadata": metadata(d, STORE),
+        "spec": {"provider": {"vault": provider}}
+    })];
+    for (name, keys) in referenced(d) {
+        let remote = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        out.push(json!({
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ExternalSecret",
+            "metadata": metadata(d, &name),
+            "spec": {
+                "refreshInterval": "1h",
+                "secretStoreRef": {"name": STORE, "kind": "SecretStore"},
+                "target": {"name": name, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+                "data": keys.iter().map(|k| json!({"secretKey": k, "remoteRef": {"key": remote, "property": k}})).collect::<Vec<_>>()
+            }
+        }));
+    }
+    out
+}
