@@ -36,6 +36,9 @@ step "kubeconform (validates the operator custom resource offline)"
 export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 command -v kubeconform >/dev/null || GOTOOLCHAIN=local timed go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0
 
+step "Kubernetes API schemas (kubernetes-validate 1.37.0, Kubernetes v1.37.0) for kubeconform"
+timed bash scripts/k8s-schemas.sh
+
 step "compliance-trestle (validates the OSCAL output)"
 python3 -c 'import trestle.oscal.assessment_results' 2>/dev/null || timed python3 -m pip install -q compliance-trestle==5.2.0
 
@@ -83,6 +86,14 @@ timed bash scripts/mattermost-test-deps.sh
 
 step "differential oracle (server's own parsers)"
 timed bash scripts/oracle-build.sh
+
+step "Pod Security checker (k8s.io/pod-security-admission; ~6 min cold build on 2 cores)"
+timed bash scripts/podsecurity-build.sh
+
+if [[ -n "${SECURE_MATTERMOST_OPERATOR_SRC:-}" ]]; then
+  step "operator path: the Deployment mattermost-operator builds (SECURE_MATTERMOST_OPERATOR_SRC)"
+  timed bash scripts/operator-deployment-build.sh
+fi
 
 step "cargo test"
 mkdir -p target

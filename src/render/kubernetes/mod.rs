@@ -51,10 +51,9 @@ pub fn app_selector(d: &Deployment) -> Value {
             "app.kubernetes.io/instance": RELEASE,
             "app.kubernetes.io/component": "server"
         }),
-        DeployWith::Operator => json!({
-            "app": "mattermost",
-            "installation.mattermost.com/installation": INSTALLATION
-        }),
+        // Only the installation label: the operator's update Job carries it
+        // too (through `updateJob.extraLabels`), but `app: mattermost-update-check`.
+        DeployWith::Operator => json!({"installation.mattermost.com/installation": INSTALLATION}),
     }
 }
 

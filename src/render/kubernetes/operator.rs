@@ -32,7 +32,12 @@ pub fn resource(d: &Deployment, config: &Value) -> Value {
             "ingressClass": d.kubernetes.ingress_class_name,
             "tlsSecret": d.kubernetes.tls_secret_name
         },
-        "database": {"external": {"secret": d.database.kubernetes_secret.name}},
+        // The operator's readiness init container carries no securityContext
+        // (it would fail restricted); the server's own start-up checks the database.
+        "database": {"external": {"secret": d.database.kubernetes_secret.name}, "disableReadinessCheck": true},
+        // The update Job copies the pod spec but not its labels: give it one
+        // the NetworkPolicies select.
+        "updateJob": {"extraLabels": {"installation.mattermost.com/installation": super::INSTALLATION}},
         "mattermostEnv": helm::environment(d, config, OPERATOR_SETS),
         "podTemplate": {
             "securityContext": helm::pod_security_context(),
