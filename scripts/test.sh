@@ -39,6 +39,9 @@ command -v kubeconform >/dev/null || GOTOOLCHAIN=local timed go install github.c
 step "Kubernetes API schemas (kubernetes-validate 1.37.0, Kubernetes v1.37.0) for kubeconform"
 timed bash scripts/k8s-schemas.sh
 
+step "checkov (lints the rendered Kubernetes objects offline)"
+timed bash scripts/checkov-install.sh
+
 step "compliance-trestle (validates the OSCAL output)"
 python3 -c 'import trestle.oscal.assessment_results' 2>/dev/null || timed python3 -m pip install -q compliance-trestle==5.2.0
 
