@@ -34,6 +34,7 @@ fn saml_nfs() -> serde_json::Value {
         "replicas": 3,
         "fileStorage": {"driver": "nfs"},
         "auth": {"provider": "saml"},
+        "justification": {"k8s-ha-object-storage": "The enclave's clustered NFS service is the approved shared store for this system"},
         "settings": {"SamlSettings": {
             "IdpURL": "https://idp.example.com/sso", "IdpDescriptorURL": "https://idp.example.com/entity",
             "IdpCertificateFile": "/mattermost/saml/idp.crt", "EmailAttribute": "mail", "UsernameAttribute": "uid"

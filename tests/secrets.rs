@@ -81,9 +81,12 @@ fn regex_like_credential_url(text: &str) -> bool {
     text.split(['"', ' ', '\n']).any(|w| {
         w.split_once("://").is_some_and(|(_, rest)| {
             let authority = rest.split('/').next().unwrap_or("");
-            // `user:{}@` is the slot launch fills at start, not a secret.
+            // `user:{}@` is the slot launch fills at start, and `$(VAR)` one
+            // Kubernetes fills from a Secret reference declared before it:
+            // neither is a secret.
             let userinfo = authority.rsplit_once('@').map(|(u, _)| u).unwrap_or("");
-            userinfo.split_once(':').is_some_and(|(_, pw)| pw != "{}")
+            let var = |x: &str| x.strip_prefix("$(").and_then(|x| x.strip_suffix(')')).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'));
+            userinfo.split_once(':').is_some_and(|(_, pw)| pw != "{}" && !var(pw))
         })
     })
 }

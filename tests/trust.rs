@@ -292,7 +292,7 @@ fn an_explicit_weak_ssl_mode_fails_on_kubernetes_too() {
         assert_fails(k8s(), json!({"database": {"sslMode": mode}}), "database-tls-verify-full");
         assert_fails(bm(), json!({"database": {"sslMode": mode}}), "database-tls-verify-full");
     }
-    let (code, _, _, out) = check(k8s(), json!({}));
+    let (code, _, _, out) = check(k8s(), json!({"kubernetes": {"postgresql": {"enable": false}}}));
     assert_eq!(code, 0);
     assert_eq!(rule_of(out.as_ref().unwrap(), "database-tls-verify-full")["outcome"], "advisory");
 }

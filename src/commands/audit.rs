@@ -309,9 +309,10 @@ fn paths_of(p: Option<&Predicate>) -> Vec<String> {
     v.into_iter().map(str::to_string).collect()
 }
 
-/// Paths under `deployment.` other than the mode, which a file cannot show.
+/// Paths under `deployment.` other than the mode, and the facts of the
+/// objects a declaration renders (`manifests.`), which a file cannot show.
 fn declaration_only(paths: &[String]) -> Vec<String> {
-    paths.iter().filter(|p| p.starts_with("deployment.") && *p != "deployment.mode").cloned().collect()
+    paths.iter().filter(|p| (p.starts_with("deployment.") && *p != "deployment.mode") || p.starts_with("manifests.")).cloned().collect()
 }
 
 pub fn judge_all(catalog: &Catalog, config: &Value, mode: &str, from_secrets: &[String]) -> Report {
@@ -376,6 +377,9 @@ fn judge(rule: &Rule, view: &Value, mode: &str, from_secrets: &[String]) -> Rule
 /// A value as reports may show it: DSNs described, secret settings and
 /// anything that looks like a credential withheld.
 fn shown(view: &Value, path: &str) -> Value {
+    if path.starts_with("manifests.") {
+        return json!("(rendered from a declaration: not in a configuration file)");
+    }
     if let Some(rest) = path.strip_prefix("deployment.") {
         return if rest == "mode" { lookup(view, path).clone() } else { json!("(declaration only: not in a configuration file)") };
     }

@@ -92,13 +92,18 @@ pub fn image_ref(d: &Deployment, repository: &str, tag: Option<&str>, digest: Op
     out
 }
 
-/// `repository` pulled from `kubernetes.imageRegistry` when the repository
-/// has no registry host of its own (a first component with '.' or ':', or
-/// `localhost`, as the distribution reference grammar reads it).
+/// `repository` as pulled from `kubernetes.imageRegistry`, the site's mirror:
+/// a repository that names no registry host (a first component with '.' or
+/// ':', or `localhost`, as the distribution reference grammar reads it) gets
+/// the mirror's host in front; one that names an outside registry
+/// (`quay.io/…`) has that host replaced by the mirror's; one already inside
+/// the site is kept.
 pub fn registry_repository(d: &Deployment, repository: &str) -> String {
-    match &d.kubernetes.image_registry {
-        Some(reg) if image_registry_host(repository).is_none() => format!("{reg}/{repository}"),
-        _ => repository.to_string(),
+    let Some(reg) = &d.kubernetes.image_registry else { return repository.to_string() };
+    match image_registry_host(repository) {
+        None => format!("{reg}/{repository}"),
+        Some(host) if manifests::internal_host(d, host) => repository.to_string(),
+        Some(host) => format!("{reg}/{}", &repository[host.len() + 1..]),
     }
 }
 
