@@ -31,6 +31,9 @@
           version = (lib.importTOML ./Cargo.toml).package.version;
           src = lib.cleanSource ./.;
           cargoLock.lockFile = ./Cargo.lock;
+          # restore-config talks TLS to PostgreSQL through the system's OpenSSL.
+          nativeBuildInputs = [ pkgs.pkg-config ];
+          buildInputs = [ pkgs.openssl ];
           # The end-to-end tests need servers; the flake checks below run the policy.
           doCheck = false;
           meta.mainProgram = "secure-mattermost";

@@ -25,6 +25,9 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(build-essential)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v curl >/dev/null || need+=(curl)
+# restore-config links the system's OpenSSL (postgres-openssl).
+command -v pkg-config >/dev/null || need+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   timed apt-get update -qq

@@ -92,6 +92,13 @@ pub enum Command {
     Audit(crate::commands::audit::AuditArgs),
     /// Find in .nix sources what would put a secret into the world-readable Nix store.
     Lint(crate::commands::lint::LintArgs),
+    /// After a database restore: take the password out of the configuration Mattermost keeps in the database (dry run unless --apply).
+    RestoreConfig(crate::commands::restore::RestoreArgs),
+    /// Helm's --post-renderer for the official chart: the rendered manifests on stdin, hardened for Pod Security `restricted` on stdout.
+    PostRender {
+        #[command(flatten)]
+        input: InputArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -186,6 +193,18 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::VerifyEvidence(args) => crate::commands::verify::run(args, format),
         Command::Audit(args) => crate::commands::audit::run(args, format),
         Command::Lint(args) => crate::commands::lint::run(args, format),
+        Command::RestoreConfig(args) => crate::commands::restore::run(args, format),
+        Command::PostRender { input } => {
+            no_sarif("post-render")?;
+            if input.input.as_deref() == Some(Path::new("-")) {
+                return Err(Error::Usage { detail: "post-render reads the manifests on stdin: give the declaration as --input FILE or --config FILE.nix".into() });
+            }
+            let Some(checked) = check(&input)? else {
+                return Err(Error::Usage { detail: "services.secureMattermost.enable is false: there is no deployment to post-render".into() });
+            };
+            finish(&checked.report)?;
+            crate::commands::post_render::run(&checked.doc.secure_mattermost)
+        }
     }
 }
 

@@ -68,7 +68,6 @@ pub fn build(d: &Deployment, catalog: &Catalog) -> Result<Effective, Error> {
     blank_default_secrets(&mut config);
     validate_secret_settings(d, &config)?;
     validate_sso(d, &config)?;
-    validate_environment(d)?;
     Ok(Effective { config, from_options })
 }
 
@@ -179,38 +178,6 @@ fn validate_secret_settings(d: &Deployment, config: &Value) -> Result<(), Error>
                 detail: "this deployment mode reads the value from it".into(),
             });
         }
-    }
-    Ok(())
-}
-
-/// Options that only make sense together: an object store to talk to, a
-/// database service the operator names as declared, the issuer's and the
-/// secret backend's required fields.
-fn validate_environment(d: &Deployment) -> Result<(), Error> {
-    let invalid = |option: &str, detail: &str| {
-        Err(Error::InvalidOption { file: "declaration".into(), option: format!("services.secureMattermost.{option}"), detail: detail.into() })
-    };
-    if d.file_storage.driver == StorageDriver::S3 && s3_endpoint(d).is_none() {
-        return invalid(
-            "fileStorage.s3.endpoint",
-            "the s3 driver needs an endpoint: name the site's object store (there is no vendor default); in Kubernetes mode kubernetes.minio.enable supplies the in-cluster tenant",
-        );
-    }
-    if d.mode != Mode::Kubernetes {
-        return Ok(());
-    }
-    let k = &d.kubernetes;
-    if k.postgresql.enable && !(d.database.host.starts_with(&format!("{}-", k.postgresql.team_id)) && crate::validate::dns1123_label(&d.database.host)) {
-        return invalid(
-            "database.host",
-            "with kubernetes.postgresql.enable the host is the postgres-operator cluster's Service name: a DNS-1123 label that starts with kubernetes.postgresql.teamId and a hyphen",
-        );
-    }
-    if k.certificates.issuer == crate::document::Issuer::Acme && k.certificates.acme_server.is_none() {
-        return invalid("kubernetes.certificates.acmeServer", "the acme issuer needs the ACME directory URL");
-    }
-    if d.secrets.backend == crate::document::Backend::Vault && d.secrets.vault.server.is_none() {
-        return invalid("secrets.vault.server", "the vault backend needs Vault's address");
     }
     Ok(())
 }

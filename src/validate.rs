@@ -186,8 +186,48 @@ fn at<'a>(doc: &'a Value, option: &str) -> &'a Value {
 pub fn deployment(d: &Deployment) -> Result<(), Error> {
     // Judged on the serialised document, so that the checks name options
     // exactly as the declaration spells them.
-    document(&serde_json::to_value(d).unwrap_or(Value::Null))
+    document(&serde_json::to_value(d).unwrap_or(Value::Null))?;
+    environment(d)
 }
+
+/// Options that only make sense together: an object store to talk to, a
+/// database service the operator names as declared, the issuer's and the
+/// secret backend's required fields.
+pub fn environment(d: &Deployment) -> Result<(), Error> {
+    let invalid = |option: &str, detail: &str| {
+        Err(Error::InvalidOption { file: "declaration".into(), option: format!("services.secureMattermost.{option}"), detail: detail.into() })
+    };
+    if d.file_storage.driver == crate::document::StorageDriver::S3 && crate::effective::s3_endpoint(d).is_none() {
+        return invalid(
+            "fileStorage.s3.endpoint",
+            "the s3 driver needs an endpoint: name the site's object store (there is no vendor default); in Kubernetes mode kubernetes.minio.enable supplies the in-cluster tenant",
+        );
+    }
+    if d.mode != crate::document::Mode::Kubernetes {
+        return Ok(());
+    }
+    let k = &d.kubernetes;
+    if k.postgresql.enable && !(d.database.host.starts_with(&format!("{}-", k.postgresql.team_id)) && dns1123_label(&d.database.host)) {
+        return invalid(
+            "database.host",
+            "with kubernetes.postgresql.enable the host is the postgres-operator cluster's Service name: a DNS-1123 label that starts with kubernetes.postgresql.teamId and a hyphen",
+        );
+    }
+    if k.postgresql.enable && !dns1123_label(&d.database.user) {
+        return invalid(
+            "database.user",
+            "with kubernetes.postgresql.enable the role is created by postgres-operator, which names its credentials Secret after it: a DNS-1123 label (lowercase letters, digits and inner hyphens)",
+        );
+    }
+    if k.certificates.issuer == crate::document::Issuer::Acme && k.certificates.acme_server.is_none() {
+        return invalid("kubernetes.certificates.acmeServer", "the acme issuer needs the ACME directory URL");
+    }
+    if d.secrets.backend == crate::document::Backend::Vault && d.secrets.vault.server.is_none() {
+        return invalid("secrets.vault.server", "the vault backend needs Vault's address");
+    }
+    Ok(())
+}
+
 
 /// `deployment`, on the deployment as JSON (`services.secureMattermost`).
 pub fn document(doc: &Value) -> Result<(), Error> {

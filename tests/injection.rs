@@ -143,7 +143,28 @@ fn generate(rng: &mut Rng, valid: &str) -> String {
 // ---- options of the document -----------------------------------------------
 
 /// Enumerations and the pinned version: not free strings.
-const NOT_STRINGS: &[&str] = &["mode", "auth.provider", "fileStorage.driver", "database.sslMode", "smtp.connectionSecurity", "license.edition", "mattermost.version", "database.postgresqlVersion"];
+const NOT_STRINGS: &[&str] = &[
+    "mode",
+    "auth.provider",
+    "fileStorage.driver",
+    "database.sslMode",
+    "smtp.connectionSecurity",
+    "license.edition",
+    "mattermost.version",
+    "database.postgresqlVersion",
+    "kubernetes.deployWith",
+    "kubernetes.podSecurityLevel",
+    "kubernetes.certificates.issuer",
+    "kubernetes.postgresql.version",
+    "secrets.backend",
+    // Coupled to database.host (postgres-operator's cluster name starts with
+    // it and a hyphen): its grammar is a dns1123Label like any other.
+    "kubernetes.postgresql.teamId",
+    // Changes how the image options are spelled (the mirror takes the place
+    // of their registry, render::kubernetes::registry_repository); a
+    // hostPort like any other, and encoded by the YAML writer.
+    "kubernetes.imageRegistry",
+];
 /// Maps keyed by the user (their own tests cover them).
 const MAPS: &[&str] = &["justification", "settings", "secretSettings", "publicPluginSettings", "policy"];
 
@@ -206,9 +227,11 @@ fn applies(option: &str, (p, d): (Provider, Driver)) -> bool {
         ["auth", "saml"] => Some(Provider::Saml),
         _ => None,
     };
-    let driver = if option.starts_with("fileStorage.s3.") {
+    // The NFS contexts also use an external database (context_patch), so the
+    // DSN Secret is rendered there and postgres-operator's cluster is not.
+    let driver = if option.starts_with("fileStorage.s3.") || option.starts_with("kubernetes.postgresql.") {
         Some(Driver::S3)
-    } else if option.starts_with("fileStorage.") {
+    } else if option.starts_with("fileStorage.") || option.starts_with("database.kubernetesSecret.") {
         Some(Driver::Nfs)
     } else {
         None
@@ -226,6 +249,7 @@ fn context_patch((p, d): (Provider, Driver)) -> Value {
     let mut patch = json!({
         "auth": {"provider": provider},
         "fileStorage": {"driver": if d == Driver::S3 { "s3" } else { "nfs" }},
+        "kubernetes": {"postgresql": {"enable": d == Driver::S3}},
     });
     if p == Provider::Saml {
         patch["settings"] = json!({"SamlSettings": {
@@ -242,7 +266,14 @@ fn marker(i: usize, option: &str, original: &Value, tls: &Path) -> String {
     let tag = format!("q{i:03}z");
     let orig = original.as_str();
     match option {
-        "mattermost.imageDigest" => format!("sha256:{:064x}", 0xabc000 + i),
+        o if o.ends_with("imageDigest") => format!("sha256:{:064x}", 0xabc000 + i),
+        o if o.ends_with("volumeSize") => format!("{}Gi", 100 + i),
+        o if o.ends_with("chedule") => format!("{} 3 * * *", i % 60),
+        // The database Service of postgres-operator is named after the team.
+        "database.host" => format!("mattermost-{tag}"),
+        "kubernetes.imageRegistry" => format!("{tag}.registry.example"),
+        "kubernetes.certificates.acmeServer" | "secrets.vault.server" => format!("https://{tag}.example.com/x"),
+        "fileStorage.s3.endpoint" => format!("{tag}.objects.example"),
         "classificationBanner.color" | "classificationBanner.textColor" => format!("#{:06x}", 0xa0b000 + i),
         "tls.certificateFile" => tls.join(format!("cert-{tag}.pem")).display().to_string(),
         "tls.keyFile" => tls.join(format!("key-{tag}.pem")).display().to_string(),
@@ -327,8 +358,17 @@ fn read(dir: &Path, f: &str) -> String {
     std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(f).display()))
 }
 
+/// The file's document, or, for a multi-document file, the list of them.
 fn parse_yaml(text: &str, what: &str) -> Value {
-    serde_yaml_ng::from_str::<Value>(text).unwrap_or_else(|e| panic!("{what} is not YAML a parser accepts: {e}\n{text}"))
+    use serde::Deserialize;
+    let mut docs: Vec<Value> = serde_yaml_ng::Deserializer::from_str(text)
+        .map(|d| Value::deserialize(d).unwrap_or_else(|e| panic!("{what} is not YAML a parser accepts: {e}\n{text}")))
+        .collect();
+    if docs.len() == 1 {
+        docs.remove(0)
+    } else {
+        Value::Array(docs)
+    }
 }
 
 fn parse_json(text: &str, what: &str) -> Value {
@@ -768,7 +808,18 @@ struct Mode<'a> {
 }
 
 fn run_mode(kind: &str, seed: u64, consumers: &Consumers, work: &Path, tally: &mut Tally) {
-    let base = base(kind);
+    let mut base = base(kind);
+    if kind == "kubernetes" {
+        // Marker hosts are not the site's: the air-gap rules would refuse
+        // every marker document; this test is about encoding, not policy.
+        // The ACME issuer and the Vault backend render the options they add.
+        base["secureMattermost"]["kubernetes"]["certificates"]["issuer"] = json!("acme");
+        base["secureMattermost"]["secrets"]["backend"] = json!("vault");
+        base["secureMattermost"]["justification"] = json!({
+            "k8s-air-gap-no-external-reference": "Marker hosts of the encoding test stand for internal services",
+            "k8s-air-gap-images-pinned": "Marker images of the encoding test stand for mirrored, pinned images"
+        });
+    }
     let mut names = vec![];
     string_options(&base["secureMattermost"], "", &mut names);
     assert!(names.len() > 40, "{kind}: only {} string options found", names.len());
@@ -1310,7 +1361,12 @@ const YAML_TYPED: &[&str] = &["true", "null", "123", "1e3", "yes", "off", "0x1f"
 
 fn raw_case(values_key: &str) {
     let entry = RAW_PASTED.iter().find(|p| p.values_key == values_key).unwrap_or_else(|| panic!("{values_key} is not in RAW_PASTED"));
-    let doc = base("kubernetes");
+    let mut doc = base("kubernetes");
+    // The DSN Secret reaches the chart only for an external database (with
+    // postgres-operator the chart gets the operator's credentials Secret).
+    if entry.option.starts_with("database.kubernetesSecret") {
+        doc["secureMattermost"]["kubernetes"]["postgresql"]["enable"] = json!(false);
+    }
     // The valid document renders, and the chart's key is in its values.yaml.
     let dir = tempfile::tempdir().unwrap();
     let r = render_doc(&doc, &dir.path().join("out"), None);

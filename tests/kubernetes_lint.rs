@@ -176,6 +176,10 @@ struct Waiver {
     kinds: Vec<String>,
     reason: String,
     rule: Option<String>,
+    /// Facts the flagged object itself must show for the waiver to hold
+    /// (dotted path → value; `[]` steps into every element of a list), so a
+    /// waiver for "UID below 10000" cannot accept a container running as root.
+    only_when: Vec<(String, Value)>,
 }
 
 impl Waiver {
@@ -194,7 +198,7 @@ fn parse_waivers(v: &Value, catalog_rules: &[String]) -> Result<Vec<Waiver>, Str
     for (i, w) in list.iter().enumerate() {
         let at = |what: &str| format!("waiver {i} ({}): {what}", w["check"]);
         let keys: Vec<&String> = w.as_object().ok_or_else(|| at("not an object"))?.keys().collect();
-        if let Some(k) = keys.iter().find(|k| !["check", "kinds", "reason", "rule"].contains(&k.as_str())) {
+        if let Some(k) = keys.iter().find(|k| !["check", "kinds", "reason", "rule", "onlyWhen"].contains(&k.as_str())) {
             return Err(at(&format!("unknown key `{k}`")));
         }
         let check = w["check"].as_str().filter(|c| check_id.is_match(c)).ok_or_else(|| at("`check` must be a checkov Kubernetes check id"))?;
@@ -217,7 +221,12 @@ fn parse_waivers(v: &Value, catalog_rules: &[String]) -> Result<Vec<Waiver>, Str
         if out.iter().any(|o| o.check == check && o.kinds.iter().any(|k| kinds.contains(k))) {
             return Err(at("the same check and kind are waived twice"));
         }
-        out.push(Waiver { check: check.to_string(), kinds, reason: reason.to_string(), rule });
+        let only_when = match &w["onlyWhen"] {
+            Value::Null => vec![],
+            Value::Object(m) if !m.is_empty() => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            other => return Err(at(&format!("`onlyWhen` must be a non-empty object of path → value, not {other}"))),
+        };
+        out.push(Waiver { check: check.to_string(), kinds, reason: reason.to_string(), rule, only_when });
     }
     Ok(out)
 }
@@ -243,6 +252,15 @@ fn waiver_for<'a>(f: &Finding, waivers: &'a [Waiver], outcomes: &Value) -> Resul
     let Some(w) = waivers.iter().find(|w| w.check == f.check && w.kinds.iter().any(|k| k == f.kind())) else {
         return Err("no waiver for this check and kind".into());
     };
+    if !w.only_when.is_empty() {
+        let object = flagged_object(f).ok_or_else(|| format!("its waiver needs facts of {}, which is not in {}", f.resource, f.file))?;
+        for (path, want) in &w.only_when {
+            let got = values_at(&object, path);
+            if got.is_empty() || got.iter().any(|v| v != want) {
+                return Err(format!("its waiver holds only when {path} = {want}, and {} has {got:?}", f.resource));
+            }
+        }
+    }
     if let Some(rule) = &w.rule {
         let outcome = outcomes["rules"]
             .as_array()
@@ -257,6 +275,31 @@ fn waiver_for<'a>(f: &Finding, waivers: &'a [Waiver], outcomes: &Value) -> Resul
         }
     }
     Ok(w)
+}
+
+/// The object a finding is about, read from its file (`Kind.namespace.name`;
+/// checkov says `default` for an object without a namespace).
+fn flagged_object(f: &Finding) -> Option<Value> {
+    let mut parts = f.resource.splitn(3, '.');
+    let (kind, ns, name) = (parts.next()?, parts.next()?, parts.next()?);
+    let text = std::fs::read_to_string(&f.file).ok()?;
+    let docs: Vec<Value> = serde_yaml_ng::Deserializer::from_str(&text)
+        .filter_map(|d| <serde_yaml_ng::Value as serde::Deserialize>::deserialize(d).ok())
+        .filter_map(|v| serde_json::to_value(v).ok())
+        .collect();
+    docs.into_iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name && o["metadata"]["namespace"].as_str().unwrap_or("default") == ns)
+}
+
+fn values_at(v: &Value, path: &str) -> Vec<Value> {
+    let mut here = vec![v.clone()];
+    for k in path.split('.') {
+        here = if k == "[]" {
+            here.into_iter().flat_map(|x| x.as_array().cloned().unwrap_or_default()).collect()
+        } else {
+            here.into_iter().filter_map(|x| x.get(k).cloned()).collect()
+        };
+    }
+    here
 }
 
 /// Checks one scan: something was scanned, nothing suppressed in a manifest
@@ -381,7 +424,7 @@ fn rendered_objects_pass_checkov_or_are_waived() {
                 std::fs::write(&decl, doc.to_string()).unwrap();
                 let ns = doc["secureMattermost"]["kubernetes"]["namespace"].as_str().unwrap_or("default");
                 let t = Command::new(&helm)
-                    .args(["template", "chat"])
+                    .args(["template", "mattermost"])
                     .arg(&chart)
                     .arg("-f")
                     .arg(out.join("values.yaml"))

@@ -250,7 +250,7 @@ fn every_rendered_manifest_validates() {
         let Some((chart, helm)) = helm.as_ref().filter(|_| doc["secureMattermost"]["kubernetes"]["deployWith"] == "helm") else { continue };
         let namespace = doc["secureMattermost"]["kubernetes"]["namespace"].as_str().unwrap_or("mattermost");
         let o = Command::new(helm)
-            .args(["template", "chat", "--namespace", namespace])
+            .args(["template", "mattermost", "--namespace", namespace])
             .arg(chart)
             .arg("-f")
             .arg(out.join("values.yaml"))

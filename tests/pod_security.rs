@@ -324,7 +324,7 @@ fn every_rendered_pod_template_passes_restricted() {
         (Some(chart), Some(helm)) if values.is_file() => {
             let namespace = doc["secureMattermost"]["kubernetes"]["namespace"].as_str().unwrap_or("mattermost");
             let o = Command::new(&helm)
-                .arg("template")
+                .args(["template", "mattermost"])
                 .arg(&chart)
                 .arg("-f")
                 .arg(&values)

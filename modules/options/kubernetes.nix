@@ -301,11 +301,17 @@ in
           example = "https://vault.internal.example:8200";
           description = "Vault address (required when `backend` is `vault`).";
         });
+        mount = withKind "vaultPath" (mkOption {
+          type = types.str;
+          default = "secret";
+          example = "kv";
+          description = "Mount path of the KV version 2 secrets engine.";
+        });
         path = withKind "vaultPath" (mkOption {
           type = types.str;
-          default = "secret/mattermost";
-          example = "kv/chat/prod";
-          description = "KV version 2 mount and path prefix under which each Secret is a key of the same name.";
+          default = "mattermost";
+          example = "chat/prod";
+          description = "Path prefix inside the mount under which each Kubernetes Secret is one Vault secret of the same name (one property per key).";
         });
         role = withKind "dns1123Subdomain" (mkOption {
           type = types.str;

@@ -4,5 +4,7 @@
 
 pub mod audit;
 pub mod lint;
+pub mod post_render;
+pub mod restore;
 pub mod scan;
 pub mod verify;

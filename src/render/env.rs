@@ -139,6 +139,15 @@ pub fn secret_spec_json(d: &Deployment, config: &Value) -> String {
     serde_json::to_string_pretty(&secret_spec(d, config)).unwrap_or_default() + "\n"
 }
 
+/// The server splits a list it reads from its environment on single spaces
+/// (`strings.Split`), so an empty value becomes a list of one empty string:
+/// an empty replica list would become one replica at "". An empty list is
+/// therefore never pinned through the environment (config.json carries it
+/// on bare metal; on Kubernetes it stays the release default).
+fn empty_list(v: &Value) -> bool {
+    v.as_array().is_some_and(|a| a.is_empty())
+}
+
 /// Every setting a catalog rule hardens or reads, as (variable, value).
 fn rule_settings(config: &Value, skip: &[&str]) -> Vec<(String, String)> {
     let mut keys: Vec<&String> = crate::catalog::Catalog::load()
@@ -153,7 +162,7 @@ fn rule_settings(config: &Value, skip: &[&str]) -> Vec<(String, String)> {
         .filter_map(|k| {
             let v = crate::catalog::lookup(config, k);
             let blank_secret = v.as_str() == Some("") && crate::secrets::is_secret_key(k.rsplit('.').next().unwrap_or(k));
-            (!v.is_null() && !blank_secret).then(|| (var_name(k), var_value(v)))
+            (!v.is_null() && !blank_secret && !empty_list(v)).then(|| (var_name(k), var_value(v)))
         })
         .collect()
 }
@@ -194,7 +203,7 @@ pub fn kubernetes_setting_env(config: &Value, skip: &[&str]) -> Vec<Value> {
     let mut vars: Vec<(String, String)> = rule_settings(config, skip);
     for (k, v) in diff {
         let name = var_name(&k);
-        if !skip.contains(&k.as_str()) && !vars.iter().any(|(n, _)| *n == name) {
+        if !skip.contains(&k.as_str()) && !empty_list(&v) && !vars.iter().any(|(n, _)| *n == name) {
             vars.push((name, var_value(&v)));
         }
     }

@@ -45,7 +45,9 @@ pub fn main(tests: &[Test]) -> ! {
             "--list" => list = true,
             "--skip" => skips.extend(it.next().cloned()),
             "--test-threads" => threads = it.next().and_then(|n| n.parse().ok()).unwrap_or(1),
-            s if s.starts_with("--test-threads=") => threads = s["--test-threads=".len()..].parse().unwrap_or(1),
+            s if s.starts_with("--test-threads=") => {
+                threads = s["--test-threads=".len()..].parse().unwrap_or(1)
+            }
             s if s.starts_with("--skip=") => skips.push(s["--skip=".len()..].to_string()),
             s if s.starts_with('-') => {} // --nocapture, --quiet, --color, --format …: accepted, nothing to change
             s => filters.push(s.to_string()),
@@ -53,7 +55,16 @@ pub fn main(tests: &[Test]) -> ! {
     }
     let selected: Vec<&Test> = tests
         .iter()
-        .filter(|t| filters.is_empty() || filters.iter().any(|f| if exact { t.name == f } else { t.name.contains(f.as_str()) }))
+        .filter(|t| {
+            filters.is_empty()
+                || filters.iter().any(|f| {
+                    if exact {
+                        t.name == f
+                    } else {
+                        t.name.contains(f.as_str())
+                    }
+                })
+        })
         .filter(|t| !skips.iter().any(|s| t.name.contains(s.as_str())))
         .collect();
     if list {
@@ -63,7 +74,11 @@ pub fn main(tests: &[Test]) -> ! {
         std::process::exit(0);
     }
     let filtered = tests.len() - selected.len();
-    println!("\nrunning {} test{}", selected.len(), if selected.len() == 1 { "" } else { "s" });
+    println!(
+        "\nrunning {} test{}",
+        selected.len(),
+        if selected.len() == 1 { "" } else { "s" }
+    );
     let start = Instant::now();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(&'static str, Outcome)>> = Mutex::new(Vec::new());
@@ -74,36 +89,50 @@ pub fn main(tests: &[Test]) -> ! {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(t) = selected.get(i) else { break };
                 let run = t.run;
-                let outcome = match std::thread::Builder::new().name(t.name.to_string()).spawn(move || {
-                    SKIPPED.with(|s| *s.borrow_mut() = None);
-                    let r = std::panic::catch_unwind(run);
-                    let skipped = SKIPPED.with(|s| s.borrow_mut().take());
-                    (r.map_err(|e| panic_text(&e)), skipped)
-                }) {
-                    Ok(h) => match h.join() {
-                        Ok((Ok(()), Some(reason))) => Outcome::Ignored(reason),
-                        Ok((Ok(()), None)) => Outcome::Passed,
-                        Ok((Err(msg), _)) => Outcome::Failed(msg),
-                        Err(_) => Outcome::Failed("the test thread died".into()),
-                    },
-                    Err(e) => Outcome::Failed(format!("cannot start the test thread: {e}")),
-                };
+                let outcome =
+                    match std::thread::Builder::new()
+                        .name(t.name.to_string())
+                        .spawn(move || {
+                            SKIPPED.with(|s| *s.borrow_mut() = None);
+                            let r = std::panic::catch_unwind(run);
+                            let skipped = SKIPPED.with(|s| s.borrow_mut().take());
+                            (r.map_err(|e| panic_text(&e)), skipped)
+                        }) {
+                        Ok(h) => match h.join() {
+                            Ok((Ok(()), Some(reason))) => Outcome::Ignored(reason),
+                            Ok((Ok(()), None)) => Outcome::Passed,
+                            Ok((Err(msg), _)) => Outcome::Failed(msg),
+                            Err(_) => Outcome::Failed("the test thread died".into()),
+                        },
+                        Err(e) => Outcome::Failed(format!("cannot start the test thread: {e}")),
+                    };
                 let line = match &outcome {
                     Outcome::Passed => format!("test {} ... ok", t.name),
-                    Outcome::Ignored(reason) => format!("test {} ... ignored, SKIPPED: {reason}", t.name),
+                    Outcome::Ignored(reason) => {
+                        format!("test {} ... ignored, SKIPPED: {reason}", t.name)
+                    }
                     Outcome::Failed(_) => format!("test {} ... FAILED", t.name),
                 };
                 {
                     let mut out = std::io::stdout().lock();
                     let _ = writeln!(out, "{line}");
                 }
-                results.lock().unwrap_or_else(|p| p.into_inner()).push((t.name, outcome));
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((t.name, outcome));
             });
         }
     });
     let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    let failed: Vec<&(&str, Outcome)> = results.iter().filter(|(_, o)| matches!(o, Outcome::Failed(_))).collect();
-    let ignored = results.iter().filter(|(_, o)| matches!(o, Outcome::Ignored(_))).count();
+    let failed: Vec<&(&str, Outcome)> = results
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+        .collect();
+    let ignored = results
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Ignored(_)))
+        .count();
     let passed = results.len() - failed.len() - ignored;
     if !failed.is_empty() {
         println!("\nfailures:\n");

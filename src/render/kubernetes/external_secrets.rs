@@ -2,8 +2,8 @@
 //! `SecretStore` for Vault (KV version 2, Kubernetes auth with the
 //! namespace's service account) and one `ExternalSecret` per Kubernetes
 //! Secret the deployment references, so the same Secret names work on both
-//! deployment paths. Each key is read from `<path>/<secret name>`, property
-//! `<key>`. Only references are rendered.
+//! deployment paths. Each key is read from `<mount>/<path>/<secret name>`,
+//! property `<key>`. Only references are rendered.
 
 use std::collections::BTreeMap;
 
@@ -51,14 +51,13 @@ pub fn objects(d: &Deployment) -> Vec<Value> {
     let v = &d.secrets.vault;
     let mut provider = json!({
         "server": v.server,
-        "path": v.path.split('/').next().unwrap_or_default(),
+        "path": v.mount,
         "version": "v2",
         "auth": {"kubernetes": {"mountPath": v.auth_mount_path, "role": v.role, "serviceAccountRef": {"name": "default"}}}
     });
     if let Some(ca) = &v.ca_secret_name {
         provider["caProvider"] = json!({"type": "Secret", "name": ca, "key": "ca.crt"});
     }
-    let prefix = v.path.split_once('/').map(|(_, rest)| rest).unwrap_or_default();
     let mut out = vec![json!({
         "apiVersion": "external-secrets.io/v1",
         "kind": "SecretStore",
@@ -66,7 +65,7 @@ pub fn objects(d: &Deployment) -> Vec<Value> {
         "spec": {"provider": {"vault": provider}}
     })];
     for (name, keys) in referenced(d) {
-        let remote = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+        let remote = format!("{}/{name}", v.path);
         out.push(json!({
             "apiVersion": "external-secrets.io/v1",
             "kind": "ExternalSecret",

@@ -222,9 +222,15 @@ pub const SAML_KEY_DIR: &str = "/mattermost/saml";
 pub fn environment(d: &Deployment, config: &Value, skip: &[&str]) -> Vec<Value> {
     let mut envs = env::kubernetes_setting_env(config, skip);
     envs.extend(env::kubernetes_secret_env(d));
+    envs.retain(|e| e["name"] != "MM_SQLSETTINGS_DATASOURCE");
     if d.kubernetes.postgresql.enable {
-        envs.retain(|e| e["name"] != "MM_SQLSETTINGS_DATASOURCE");
         envs.extend(super::postgresql::app_env(d));
+    } else {
+        // The chart and the operator set only MM_CONFIG from the DSN Secret;
+        // the server's own connection must be pinned too, or a restored
+        // database's stored (stale) DataSource is used (docs/restore.md).
+        let s = &d.database.kubernetes_secret;
+        envs.push(json!({"name": "MM_SQLSETTINGS_DATASOURCE", "valueFrom": {"secretKeyRef": {"name": s.name, "key": s.key}}}));
     }
     if d.kubernetes.minio.enable && d.file_storage.driver == StorageDriver::S3 {
         envs.push(super::minio::app_ca(d).0);

@@ -13,6 +13,7 @@ pub mod namespace;
 pub mod network_policy;
 pub mod operator;
 pub mod pdb;
+pub mod post_render;
 pub mod postgresql;
 
 use serde_json::{json, Map, Value};

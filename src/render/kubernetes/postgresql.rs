@@ -13,7 +13,7 @@ use crate::document::Deployment;
 
 /// The Secret postgres-operator creates for a role of a cluster, and its key.
 pub fn credentials_secret(d: &Deployment) -> String {
-    format!("{}.{}.credentials.postgresql.acid.zalan.do", d.database.user.replace('_', "-"), d.database.host)
+    format!("{}.{}.credentials.postgresql.acid.zalan.do", d.database.user, d.database.host)
 }
 pub const PASSWORD_KEY: &str = "password";
 
