@@ -57,6 +57,9 @@ if [[ "${SM_WITH_SYFT:-1}" == 1 ]]; then
   command -v syft >/dev/null || GOTOOLCHAIN=local timed go install github.com/anchore/syft/cmd/syft@v1.57.1
 fi
 
+step "grype (second scanner, offline) and tools/grypedb (its database from the OSV entries; ~5 min cold build on 2 cores)"
+timed bash scripts/grype-build.sh
+
 step "cargo-deny (licences, bans and sources of our own Cargo.lock: deny.toml, tests/deny.rs; ~5 min cold build on 2 cores)"
 command -v cargo-deny >/dev/null || timed cargo install -q --locked cargo-deny --version 0.20.2
 
