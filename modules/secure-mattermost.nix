@@ -6,6 +6,7 @@
   imports = [
     ./options/core.nix
     ./options/kubernetes.nix
+    ./options/baremetal.nix
     ./options/auth.nix
     ./options/database.nix
     ./options/storage.nix

@@ -65,6 +65,12 @@ pub enum Command {
         helper_bin: String,
         #[command(flatten)]
         evidence: crate::evidence::EvidenceArgs,
+        /// grype as a third scanner of --scan-binary (offline; `scripts/grype-build.sh --print-path` prints it first); needs --grypedb.
+        #[arg(long, value_name = "PATH", requires_all = ["grypedb", "scan_binary"])]
+        grype: Option<PathBuf>,
+        /// tools/grypedb, which builds grype's database from --vuln-db beside --out (printed second); needs --grype.
+        #[arg(long, value_name = "PATH", requires = "grype")]
+        grypedb: Option<PathBuf>,
     },
     /// Evaluate a declaration (.nix) with the built-in evaluator and print the document (JSON in every format).
     Eval {
@@ -132,7 +138,10 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             output::stdout(&outcomes(&checked, format, &input))?;
             finish(&checked.report)
         }
-        Command::Render { input, out, mattermost_bin, helper_bin, evidence } => {
+        Command::Render { input, out, mattermost_bin, helper_bin, evidence, grype, grypedb } => {
+            if let (Some(grype), Some(grypedb)) = (grype, grypedb) {
+                crate::evidence::vulns::render_with_grype(crate::evidence::vulns::GrypeTools { grype, grypedb }, &out);
+            }
             let Some(checked) = check(&input)? else {
                 output::stdout(&disabled(format))?;
                 output::stderr(&format!("nothing written to {}", out.display()));

@@ -96,6 +96,18 @@ pub const VAULT_PATH: Kind = Kind {
     what: "a Vault path: '/'-separated segments of letters, digits, '.', '_' and '-', no empty, '.' or '..' segment, no leading or trailing '/'",
     test: vault_path,
 };
+pub const CIDR: Kind = Kind {
+    what: "an address or network in CIDR form: an IPv4 or IPv6 address, optionally /prefix (0-32, 0-128), with no host bits set beyond the prefix",
+    test: cidr,
+};
+pub const AGE_RECIPIENT: Kind = Kind {
+    what: "an age X25519 recipient: age1 followed by 58 lowercase bech32 characters",
+    test: age_recipient,
+};
+pub const SYSTEMD_CALENDAR: Kind = Kind {
+    what: "a systemd calendar event of the forms hourly, daily, weekly, monthly, or *-*-* HH:MM:SS (digits, '*' or */n steps)",
+    test: systemd_calendar,
+};
 pub const SMTP_SECURITY: Kind = Kind { what: "one of STARTTLS, TLS, none", test: |s| matches!(s, "STARTTLS" | "TLS" | "none") };
 
 /// The refusal for `option` (relative to `services.secureMattermost`).
@@ -138,6 +150,9 @@ pub fn kind(name: &str) -> Option<Kind> {
         "quantity" => QUANTITY,
         "cronSchedule" => CRON_SCHEDULE,
         "vaultPath" => VAULT_PATH,
+        "cidr" => CIDR,
+        "ageRecipient" => AGE_RECIPIENT,
+        "systemdCalendar" => SYSTEMD_CALENDAR,
         _ => return None,
     })
 }
@@ -487,6 +502,48 @@ pub fn cron_schedule(s: &str) -> bool {
                 step_ok && base_ok
             })
         })
+}
+
+pub fn cidr(s: &str) -> bool {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else { return false };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = match prefix {
+        None => max,
+        Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) && !(p.len() > 1 && p.starts_with('0')) => match p.parse::<u32>() {
+            Ok(n) if n <= max => n,
+            _ => return false,
+        },
+        Some(_) => return false,
+    };
+    let host_bits = match ip {
+        std::net::IpAddr::V4(v) => u128::from(u32::from(v)) & ((1u128 << (32 - bits)) - 1),
+        std::net::IpAddr::V6(v) => u128::from(v) & u128::MAX.checked_shr(bits).unwrap_or(0),
+    };
+    host_bits == 0
+}
+
+pub fn age_recipient(s: &str) -> bool {
+    const BECH32: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    s.strip_prefix("age1").is_some_and(|rest| rest.len() == 58 && rest.chars().all(|c| BECH32.contains(c)))
+}
+
+pub fn systemd_calendar(s: &str) -> bool {
+    if matches!(s, "hourly" | "daily" | "weekly" | "monthly") {
+        return true;
+    }
+    let Some(time) = s.strip_prefix("*-*-* ") else { return false };
+    let field = |f: &str, max: u32| {
+        f == "*"
+            || f.strip_prefix("*/").or_else(|| f.split_once('/').map(|(_, n)| n)).is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()) && n.parse::<u32>().is_ok_and(|n| n >= 1 && n <= max))
+                && f.split_once('/').is_none_or(|(b, _)| b == "*" || (b.len() == 2 && b.bytes().all(|c| c.is_ascii_digit()) && b.parse::<u32>().is_ok_and(|n| n <= max)))
+            || (f.len() == 2 && f.bytes().all(|b| b.is_ascii_digit()) && f.parse::<u32>().is_ok_and(|n| n <= max))
+    };
+    let parts: Vec<&str> = time.split(':').collect();
+    parts.len() == 3 && field(parts[0], 23) && field(parts[1], 59) && field(parts[2], 59)
 }
 
 pub fn vault_path(s: &str) -> bool {

@@ -3,7 +3,8 @@
 //! `--scan-binary`/`--vuln-db` and puts the result into the evidence).
 //! Waivers come from the declaration (`--input`/`--config`:
 //! `vulnerabilityWaivers`, `policy.maxWaiverDays`), as in `render`, or, for a
-//! scan without one, from a `--vuln-waivers` file.
+//! scan without one, from a `--vuln-waivers` file. `--grype`/`--grypedb`
+//! add grype (offline, its database built from `--vuln-db`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use crate::cli::Format;
 use crate::dates::Date;
 use crate::document::{self, Justification};
 use crate::error::{exit, Error};
-use crate::evidence::vulns::{self, Scan, Tools};
+use crate::evidence::vulns::{self, GrypeTools, Scan, Tools};
 use crate::output;
 
 #[derive(Args, Debug)]
@@ -50,6 +51,12 @@ pub struct ScanArgs {
     /// SBOM generator: cyclonedx-gomod (default, PATH then ~/go/bin) or syft.
     #[arg(long, value_name = "PATH")]
     pub sbom_tool: Option<PathBuf>,
+    /// grype as a third scanner (offline; the first path `scripts/grype-build.sh --print-path` prints); needs --grypedb.
+    #[arg(long, value_name = "PATH", requires = "grypedb")]
+    pub grype: Option<PathBuf>,
+    /// tools/grypedb, which builds grype's database from --vuln-db beside --out (the second path `--print-path` prints); needs --grype.
+    #[arg(long, value_name = "PATH", requires = "grype")]
+    pub grypedb: Option<PathBuf>,
 }
 
 pub fn run(args: ScanArgs, format: Format) -> Result<i32, Error> {
@@ -58,7 +65,11 @@ pub fn run(args: ScanArgs, format: Format) -> Result<i32, Error> {
         None => Date::today_utc(),
     };
     let (waivers, max_waiver_days) = waivers(&args)?;
-    let tools = Tools { govulncheck: args.govulncheck.clone(), sbom: args.sbom_tool.clone() };
+    let grype = match (&args.grype, &args.grypedb) {
+        (Some(grype), Some(grypedb)) => Some(GrypeTools { grype: grype.clone(), grypedb: grypedb.clone() }),
+        _ => None,
+    };
+    let tools = Tools { govulncheck: args.govulncheck.clone(), sbom: args.sbom_tool.clone(), grype, out: args.out.clone() };
     let scan = vulns::scan_with(&args.binary, &args.vuln_db, &waivers, today, max_waiver_days, &tools)?;
     for line in scan.stderr_lines() {
         output::stderr(&line);
@@ -101,24 +112,29 @@ const DEFAULT_MAX_WAIVER_DAYS: u32 = 365;
 
 fn text(s: &Scan) -> String {
     let mut o = format!(
-        "{} ({}, {} modules) against {} OSV entries: {} finding(s), {} waived, {} failing\n",
+        "{} ({}, {} modules) against {} OSV entries by {}: {} finding(s), {} waived, {} failing; {} scanner disagreement(s), {} unexplained{}\n",
         s.binary,
         s.go_version,
         s.modules,
         s.database.entries,
+        s.scanners.join(", "),
         s.findings.len(),
         s.findings.iter().filter(|f| f.status == "waived").count(),
-        s.failing()
+        s.failing(),
+        s.disagreements.len(),
+        s.unexplained_disagreements,
+        if s.grype.run { "" } else { "; grype not run" }
     );
     for f in &s.findings {
         o.push_str(&format!(
-            "{:<8} {:<15} {:<7} {} {} (fixed: {})\n",
+            "{:<8} {:<15} {:<7} {} {} (fixed: {}; found by {})\n",
             f.status,
             f.id,
             f.reachability(),
             f.module,
             f.version,
-            f.fixed.as_deref().unwrap_or("none")
+            f.fixed.as_deref().unwrap_or("none"),
+            f.found_by.join(", ")
         ));
     }
     o
