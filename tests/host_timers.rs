@@ -1,0 +1,5 @@
+//! (being written)
+
+mod common;
+
+tests![];
