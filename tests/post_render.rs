@@ -169,9 +169,31 @@ fn patches_a_chart_like_deployment() {
     // Strings are written double-quoted by our writer.
     assert!(r.stdout.contains("kind: \"Deployment\"") && r.stdout.contains("ingressClassName: \"nginx\""), "{}", r.stdout);
 
-    // Objects post-render does not patch are the same objects.
-    assert_eq!(find(&out, "Service"), find(&input, "Service"));
-    assert_eq!(find(&out, "Ingress"), find(&input, "Ingress"));
+    // Every object is placed in the declared namespace (`helm template`
+    // leaves it out); objects post-render does not patch are otherwise the
+    // same objects.
+    for o in &out {
+        assert_eq!(o["metadata"]["namespace"], "mattermost", "{}", o["kind"]);
+    }
+    let without_ns = |o: &serde_json::Value| {
+        let mut o = o.clone();
+        if let Some(m) = o["metadata"].as_object_mut() {
+            m.remove("namespace");
+        }
+        o
+    };
+    assert_eq!(without_ns(find(&out, "Service")), without_ns(find(&input, "Service")));
+    assert_eq!(without_ns(find(&out, "Ingress")), without_ns(find(&input, "Ingress")));
+    // An object already placed in another namespace is refused: the
+    // NetworkPolicies and Pod Security labels live in the declared one.
+    let elsewhere = fixture().replacen("name: mattermost
+", "name: mattermost
+  namespace: elsewhere
+", 1);
+    assert_ne!(elsewhere, fixture(), "the fixture names an object `mattermost`");
+    let r2 = post_render(&decl, &elsewhere);
+    assert_eq!(r2.code, 2, "{}", r2.stderr);
+    assert!(r2.stdout.is_empty() && r2.stderr.contains("metadata.namespace"), "{}", r2.stderr);
 
     let (before, after) = (find(&input, "Deployment"), find(&out, "Deployment"));
     let pod = &after["spec"]["template"]["spec"];
@@ -203,7 +225,7 @@ fn patches_a_chart_like_deployment() {
     let strip = |d: &Value| {
         let mut d = without(
             d,
-            &["/spec/template/spec/automountServiceAccountToken", "/spec/template/spec/securityContext/runAsNonRoot", "/spec/template/spec/securityContext/seccompProfile", "/spec/template/spec/volumes"],
+            &["/metadata/namespace", "/spec/template/spec/automountServiceAccountToken", "/spec/template/spec/securityContext/runAsNonRoot", "/spec/template/spec/securityContext/seccompProfile", "/spec/template/spec/volumes"],
         );
         for c in ["initContainers", "containers"] {
             for x in d["spec"]["template"]["spec"][c].as_array_mut().into_iter().flatten() {
@@ -369,7 +391,10 @@ fn chart_output_post_rendered_through_helm() {
         assert!(!kinds.contains(&"Pod") && !kinds.contains(&"ConfigMap"), "{what}: helm test objects left: {kinds:?}");
         assert!(raw.iter().any(|d| d["kind"] == "Pod"), "{what}: the chart rendered no test Pod: the removal proves nothing");
         for kind in ["Service", "Ingress"] {
-            assert_eq!(find(&post, kind), find(&raw, kind), "{what}: {kind} changed");
+            let (mut p, r) = (find(&post, kind).clone(), find(&raw, kind));
+            assert_eq!(p["metadata"]["namespace"], "mattermost", "{what}: {kind} not placed in the namespace");
+            p["metadata"].as_object_mut().unwrap().remove("namespace");
+            assert_eq!(&p, r, "{what}: {kind} changed");
         }
         let (before, after) = (find(&raw, "Deployment"), find(&post, "Deployment"));
         let pod = &after["spec"]["template"]["spec"];
