@@ -35,6 +35,9 @@ if ((${#need[@]})); then
 fi
 command -v cargo >/dev/null || { echo "cargo (Rust stable) is required: install it with rustup" >&2; exit 1; }
 
+step "nftables and the mattermost account (tests/firewall.rs)"
+timed bash scripts/firewall-deps.sh
+
 step "kubeconform (validates the operator custom resource offline)"
 export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 command -v kubeconform >/dev/null || GOTOOLCHAIN=local timed go install github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0

@@ -63,14 +63,11 @@ pub enum Command {
         /// This helper's path as the systemd unit should call it.
         #[arg(long, default_value = "/usr/local/bin/secure-mattermost", value_name = "PATH")]
         helper_bin: String,
+        /// Where the files live on the host, if not baremetal.installDir (the NixOS module passes its store path).
+        #[arg(long, value_name = "DIR")]
+        install_dir: Option<String>,
         #[command(flatten)]
         evidence: crate::evidence::EvidenceArgs,
-        /// grype as a third scanner of --scan-binary (offline; `scripts/grype-build.sh --print-path` prints it first); needs --grypedb.
-        #[arg(long, value_name = "PATH", requires_all = ["grypedb", "scan_binary"])]
-        grype: Option<PathBuf>,
-        /// tools/grypedb, which builds grype's database from --vuln-db beside --out (printed second); needs --grype.
-        #[arg(long, value_name = "PATH", requires = "grype")]
-        grypedb: Option<PathBuf>,
     },
     /// Evaluate a declaration (.nix) with the built-in evaluator and print the document (JSON in every format).
     Eval {
@@ -94,12 +91,24 @@ pub enum Command {
     Scan(crate::commands::scan::ScanArgs),
     /// Verify a signed evidence bundle (render --sign-key): signature, checksums, no file added or removed.
     VerifyEvidence(crate::commands::verify::VerifyArgs),
+    /// Verify a live deployment from outside: TLS versions, certificate, headers, redirect, WebSocket, ping, client config and (with an admin token) the server configuration against the catalog.
+    Verify(crate::commands::verify_url::VerifyUrlArgs),
     /// Audit config.json, chart values or operator resources made elsewhere against the catalog.
     Audit(crate::commands::audit::AuditArgs),
     /// Find in .nix sources what would put a secret into the world-readable Nix store.
     Lint(crate::commands::lint::LintArgs),
+    /// Put a bare-metal render's files in place on the host (or below --root), with their owners and modes.
+    Install(crate::commands::install::InstallArgs),
+    /// Ask the app listener's /api/v4/system/ping whether the server, its database and file store are healthy (mattermost-health.timer).
+    Health(crate::commands::health::HealthArgs),
     /// After a database restore: take the password out of the configuration Mattermost keeps in the database (dry run unless --apply).
     RestoreConfig(crate::commands::restore::RestoreArgs),
+    /// Encrypted backup (bare metal): pg_dump and a tar of the file store, each through age to baremetal.backups.ageRecipient, then retention.
+    Backup(crate::commands::backup::BackupArgs),
+    /// Restore a backup set into a fresh database and file store (bare metal), then scrub the stored configuration (restore-config --apply).
+    Restore(crate::commands::backup::RestoreArgs),
+    /// Resolve the host names a rendered nftables.conf lists and load their addresses, and resolv.conf's resolvers, into its egress sets (dry run unless --apply).
+    FirewallSets(crate::commands::firewall::FirewallSetsArgs),
     /// Helm's --post-renderer for the official chart: the rendered manifests on stdin, hardened for Pod Security `restricted` on stdout.
     PostRender {
         #[command(flatten)]
@@ -138,10 +147,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             output::stdout(&outcomes(&checked, format, &input))?;
             finish(&checked.report)
         }
-        Command::Render { input, out, mattermost_bin, helper_bin, evidence, grype, grypedb } => {
-            if let (Some(grype), Some(grypedb)) = (grype, grypedb) {
-                crate::evidence::vulns::render_with_grype(crate::evidence::vulns::GrypeTools { grype, grypedb }, &out);
-            }
+        Command::Render { input, out, mattermost_bin, helper_bin, install_dir, mut evidence } => {
+            evidence.out = Some(out.clone());
             let Some(checked) = check(&input)? else {
                 output::stdout(&disabled(format))?;
                 output::stderr(&format!("nothing written to {}", out.display()));
@@ -149,8 +156,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             };
             output::stdout(&outcomes(&checked, format, &input))?;
             finish(&checked.report)?;
-            let out_abs = absolute(&out);
-            let bins = Binaries { mattermost: mattermost_bin, helper: helper_bin, artifact_dir: out_abs.display().to_string() };
+            let install_dir = install_dir.unwrap_or_else(|| checked.doc.secure_mattermost.baremetal.install_dir.clone());
+            let bins = Binaries { mattermost: mattermost_bin, helper: helper_bin, artifact_dir: install_dir };
             let mut files = render::artifacts(&checked.doc.secure_mattermost, &checked.config, &bins)?;
             files.push(("outcomes.json".into(), outcomes_json(&checked)));
             files.push((
@@ -200,9 +207,15 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Scan(args) => crate::commands::scan::run(args, format),
         Command::VerifyEvidence(args) => crate::commands::verify::run(args, format),
+        Command::Verify(args) => crate::commands::verify_url::run(args, format),
         Command::Audit(args) => crate::commands::audit::run(args, format),
         Command::Lint(args) => crate::commands::lint::run(args, format),
         Command::RestoreConfig(args) => crate::commands::restore::run(args, format),
+        Command::Backup(args) => crate::commands::backup::backup(args, format),
+        Command::Restore(args) => crate::commands::backup::restore(args, format),
+        Command::Install(args) => crate::commands::install::run(args, format),
+        Command::Health(args) => crate::commands::health::run(args, format),
+        Command::FirewallSets(args) => crate::commands::firewall::run(args, format),
         Command::PostRender { input } => {
             no_sarif("post-render")?;
             if input.input.as_deref() == Some(Path::new("-")) {
@@ -323,13 +336,5 @@ pub(crate) fn read_input(path: &Path) -> Result<(String, String), Error> {
             file: name,
             detail: format!("not UTF-8 (invalid byte sequence at byte offset {})", e.utf8_error().valid_up_to()),
         }),
-    }
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
     }
 }

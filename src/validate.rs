@@ -218,6 +218,13 @@ pub fn environment(d: &Deployment) -> Result<(), Error> {
             "the s3 driver needs an endpoint: name the site's object store (there is no vendor default); in Kubernetes mode kubernetes.minio.enable supplies the in-cluster tenant",
         );
     }
+    if d.mode == crate::document::Mode::Baremetal {
+        // What pg_hba.conf and init.sql can express as names.
+        crate::render::baremetal::pg_hba::check_names(d)?;
+        if d.database.user == "postgres" {
+            return invalid("database.user", "the application needs its own role: init.sql would change PostgreSQL's bootstrap superuser");
+        }
+    }
     if d.mode != crate::document::Mode::Kubernetes {
         return Ok(());
     }
@@ -228,11 +235,20 @@ pub fn environment(d: &Deployment) -> Result<(), Error> {
             "with kubernetes.postgresql.enable the host is the postgres-operator cluster's Service name: a DNS-1123 label that starts with kubernetes.postgresql.teamId and a hyphen",
         );
     }
+    if k.postgresql.enable && !(d.database.name.len() <= 63 && d.database.name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') && d.database.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')) {
+        return invalid(
+            "database.name",
+            "with kubernetes.postgresql.enable the database is created by postgres-operator: 1-63 lowercase letters, digits and '_', not starting with a digit",
+        );
+    }
     if k.postgresql.enable && !dns1123_label(&d.database.user) {
         return invalid(
             "database.user",
             "with kubernetes.postgresql.enable the role is created by postgres-operator, which names its credentials Secret after it: a DNS-1123 label (lowercase letters, digits and inner hyphens)",
         );
+    }
+    if k.run_as_user < 0 {
+        return invalid("kubernetes.runAsUser", "a user id is 0 or more");
     }
     if k.certificates.issuer == crate::document::Issuer::Acme && k.certificates.acme_server.is_none() {
         return invalid("kubernetes.certificates.acmeServer", "the acme issuer needs the ACME directory URL");

@@ -7,6 +7,11 @@
 //! `secure-mattermost scan` reports, and every id only one side reports is
 //! explained from the data (the finding's reachability, the entry's
 //! symbols and ranges) or the test fails; an empty database is refused.
+//! `secure-mattermost scan --grype --grypedb` runs grype itself: grype joins
+//! the finding's `foundBy`, our matcher reads custom ranges as grype does
+//! (fixture shapes where grype is the oracle), an unexplained difference is
+//! listed as such in vulnerabilities.json and the report, and on the real
+//! database the product's categories are the ones this test derives.
 //! Fixtures name ids and ranges, they copy no OSV text.
 
 mod common;
@@ -312,6 +317,234 @@ fn grypedb_refuses_an_empty_database() {
     }
 }
 
+fn tool_args(t: &Tools) -> Vec<String> {
+    vec![
+        "--grype".into(),
+        t.grype.display().to_string(),
+        "--grypedb".into(),
+        t.grypedb.display().to_string(),
+    ]
+}
+
+/// `secure-mattermost scan --format json` with `extra`: (exit code, report, stderr).
+fn product_scan(bin: &Path, osv: &Path, extra: &[String]) -> (i32, Value, String) {
+    let mut a: Vec<String> = [
+        "scan",
+        "--binary",
+        bin.to_str().unwrap(),
+        "--vuln-db",
+        osv.to_str().unwrap(),
+        "--today",
+        TODAY,
+        "--format",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.extend(extra.iter().cloned());
+    let r = run(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let v = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("scan printed no JSON ({e}): {}", r.stderr));
+    (r.code, v, r.stderr)
+}
+
+fn finding<'a>(s: &'a Value, id: &str) -> Option<&'a Value> {
+    s["findings"].as_array().unwrap().iter().find(|f| f["id"] == id)
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// `scan --grype --grypedb` on our one-entry database: grype joins the
+/// finding's foundBy with the functions it saw; an entry whose only listed
+/// function is not compiled in is reported by govulncheck (package
+/// reachability) and our matcher, and its absence from grype is explained
+/// as no-vulnerable-symbol. The temporary grype database beside --out is
+/// gone afterwards and the OSV directory is untouched.
+fn scan_with_grype_adds_it_to_found_by() {
+    let test = "grype::scan_found_by";
+    let Some(t) = tools(test) else { return };
+    let Some(bin) = server(test) else { return };
+    for need in ["govulncheck", "cyclonedx-gomod"] {
+        if !tool_on_path(need) {
+            skip(test, &format!("{need} not installed (scripts/test.sh installs it with go install)"));
+            return;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut absent = pq_entry("99.0.0", &["NoSuchFunction"]);
+    absent["id"] = json!("GO-2099-0002");
+    let osv = osv_dir(dir.path(), "osv", &[pq_entry("99.0.0", &["ParseURL", "Open"]), absent]);
+    let before = listing(&osv);
+    let out_parent = dir.path().join("evidence");
+    std::fs::create_dir(&out_parent).unwrap();
+    let out = out_parent.join("out");
+    let mut extra = tool_args(&t);
+    extra.extend(["--out".to_string(), out.display().to_string()]);
+    let (code, s, stderr) = product_scan(&bin, &osv, &extra);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(s["grype"]["run"], true, "{:#}", s["grype"]);
+    assert!(s["scanners"].as_array().unwrap().iter().any(|x| x == "grype v0.121.3"), "{}", s["scanners"]);
+    let f = finding(&s, "GO-2099-0001").expect("the finding");
+    assert_eq!(f["foundBy"], json!(["govulncheck", "osv-matcher", "grype"]), "{f:#}");
+    let syms: BTreeSet<String> = f["grypeSymbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    assert!(!syms.is_empty(), "{f:#}");
+    assert!(
+        syms.is_subset(&["github.com/lib/pq.ParseURL", "github.com/lib/pq.Open"].map(String::from).into()),
+        "{syms:?}"
+    );
+    assert_eq!(f["status"], "fail", "grype changes no verdict");
+    let g = finding(&s, "GO-2099-0002").expect("govulncheck and our matcher report the module");
+    assert_eq!(g["foundBy"], json!(["govulncheck", "osv-matcher"]), "{g:#}");
+    assert_ne!(g["level"], "symbol");
+    let d = s["disagreements"].as_array().unwrap();
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0]["id"], "GO-2099-0002");
+    assert_eq!(d[0]["notFoundBy"], json!(["grype"]));
+    assert_eq!(d[0]["categories"], json!(["no-vulnerable-symbol"]));
+    assert_eq!(s["unexplainedDisagreements"], 0);
+    // What was written; nothing left beside it, nothing added to the OSV directory.
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(out.join("vulnerabilities.json")).unwrap()).unwrap();
+    assert_eq!(written["grype"]["run"], true);
+    assert_eq!(listing(&out_parent), ["out"], "grype's temporary database was left behind");
+    assert_eq!(listing(&osv), before);
+    // The two flags go together.
+    let r = run(&["scan", "--binary", bin.to_str().unwrap(), "--vuln-db", osv.to_str().unwrap(), "--grype", t.grype.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // A grypedb that is not one: the scan is refused, nothing is written.
+    let out2 = out_parent.join("out2");
+    let r = run(&[
+        "scan", "--binary", bin.to_str().unwrap(), "--vuln-db", osv.to_str().unwrap(),
+        "--grype", t.grype.to_str().unwrap(), "--grypedb", "/bin/false", "--out", out2.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("grypedb"), "{}", r.stderr);
+    assert!(!out2.exists());
+}
+
+/// Our own entry for lib/pq (v1.10.9 in the server, no listed packages, so
+/// grype matches on the module): standard and custom range events only.
+fn ranged_entry(id: &str, standard: Value, custom: Option<Value>) -> Value {
+    let mut e = json!({
+        "schema_version": "1.3.1",
+        "id": id,
+        "modified": "2099-01-01T00:00:00Z",
+        "published": "2099-01-01T00:00:00Z",
+        "affected": [{
+            "package": {"name": "github.com/lib/pq", "ecosystem": "Go"},
+            "ranges": [{"type": "SEMVER", "events": standard}]
+        }]
+    });
+    if let Some(c) = custom {
+        e["affected"][0]["ecosystem_specific"] = json!({"custom_ranges": [{"type": "ECOSYSTEM", "events": c}]});
+    }
+    e
+}
+
+/// Custom-range shapes, grype the oracle: for each, our matcher reports
+/// v1.10.9 exactly when grype does, and every difference from govulncheck
+/// is explained as custom-range. One entry whose standard events are out of
+/// order (govulncheck and we sort them, grype reads them as written) is the
+/// one difference no category explains: it is listed as unexplained in
+/// vulnerabilities.json, on stderr, and in report.md and report.html.
+fn our_custom_ranges_are_grypes_and_the_unexplained_is_listed() {
+    let test = "grype::custom_ranges";
+    let Some(t) = tools(test) else { return };
+    let Some(bin) = server(test) else { return };
+    for need in ["govulncheck", "cyclonedx-gomod"] {
+        if !tool_on_path(need) {
+            skip(test, &format!("{need} not installed (scripts/test.sh installs it with go install)"));
+            return;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let i = |v: &str| json!({"introduced": v});
+    let f = |v: &str| json!({"fixed": v});
+    let shapes = [
+        ranged_entry("GO-2099-0011", json!([i("0")]), Some(json!([i("0"), f("1.10.0")]))),
+        ranged_entry("GO-2099-0012", json!([i("0")]), Some(json!([i("1.10.0"), f("1.11.0")]))),
+        ranged_entry("GO-2099-0013", json!([i("0"), f("1.0.0")]), Some(json!([i("1.10.0"), f("1.11.0")]))),
+        ranged_entry("GO-2099-0014", json!([i("1.10.5")]), Some(json!([i("0"), f("1.10.7")]))),
+        ranged_entry("GO-2099-0015", json!([i("1.11.0")]), Some(json!([i("0"), f("2.0.0")]))),
+        ranged_entry("GO-2099-0016", json!([i("0"), f("1.0.0")]), Some(json!([i("1.10.0")]))),
+        ranged_entry("GO-2099-0017", json!([i("0"), f("99.0.0")]), Some(json!([{"introduced": 0}, {"fixed": 2}]))),
+        ranged_entry("GO-2099-0019", json!([i("1.10.0"), f("1.10.5")]), Some(json!([i("1.10.8"), {"last_affected": "1.10.9"}]))),
+    ];
+    let mut entries = shapes.to_vec();
+    entries.push(ranged_entry("GO-2099-0018", json!([i("1.11.0"), i("0"), f("99.0.0")]), None));
+    let osv = osv_dir(dir.path(), "osv", &entries);
+    let (code, s, stderr) = product_scan(&bin, &osv, &tool_args(&t));
+    assert_eq!(code, 1, "{stderr}");
+    let has = |id: &str, who: &str| finding(&s, id).is_some_and(|f| f["foundBy"].as_array().unwrap().iter().any(|x| x == who));
+    let mut reported = 0;
+    for e in &shapes {
+        let id = e["id"].as_str().unwrap();
+        assert_eq!(has(id, "osv-matcher"), has(id, "grype"), "{id}: our matcher and grype read the custom ranges differently: {:#}", finding(&s, id).cloned().unwrap_or_default());
+        reported += usize::from(has(id, "grype"));
+    }
+    assert!(reported > 0 && reported < shapes.len(), "the shapes must both keep and remove findings ({reported})");
+    // The fixed shapes that decide something: out, in, added, floor.
+    assert!(has("GO-2099-0011", "govulncheck") && !has("GO-2099-0011", "grype"));
+    assert!(has("GO-2099-0012", "grype"));
+    assert!(has("GO-2099-0013", "grype") && !has("GO-2099-0013", "govulncheck"));
+    assert!(finding(&s, "GO-2099-0015").is_none());
+    let d = s["disagreements"].as_array().unwrap();
+    let unexplained: Vec<&Value> = d.iter().filter(|d| d["categories"] == json!(["unexplained"])).collect();
+    assert_eq!(unexplained.len(), 1, "{d:#?}");
+    assert_eq!(unexplained[0]["id"], "GO-2099-0018");
+    assert_eq!(unexplained[0]["notFoundBy"], json!(["grype"]));
+    assert_eq!(s["unexplainedDisagreements"], 1);
+    for x in d.iter().filter(|d| d["id"] != "GO-2099-0018") {
+        assert_eq!(x["categories"], json!(["custom-range"]), "{x:#}");
+    }
+    assert!(stderr.contains("unexplained scanner disagreement: GO-2099-0018"), "{stderr}");
+
+    // render --scan-binary with grype: the report lists it as unexplained.
+    let mut waivers = serde_json::Map::new();
+    for f in s["findings"].as_array().unwrap() {
+        waivers.insert(
+            f["id"].as_str().unwrap().to_string(),
+            json!({"reason": "Driver upgrade scheduled with the next server release", "approvedBy": "ISSO J. Doe", "expires": "2027-03-31"}),
+        );
+    }
+    let doc = patched(load("examples/kubernetes.json"), &json!({"vulnerabilityWaivers": waivers}));
+    let out = dir.path().join("rendered");
+    let mut a: Vec<String> = [
+        "render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY,
+        "--scan-binary", bin.to_str().unwrap(), "--vuln-db", osv.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.extend(tool_args(&t));
+    let r = run_stdin(&a.iter().map(String::as_str).collect::<Vec<_>>(), &doc.to_string());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(out.join("vulnerabilities.json")).unwrap()).unwrap();
+    assert_eq!(v["grype"]["run"], true);
+    assert_eq!(v["unexplainedDisagreements"], 1);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("(1 unexplained)"), "{md}");
+    assert!(md.contains("| GO-2099-0018 | github.com/lib/pq | govulncheck, osv-matcher | grype | **unexplained** |"), "{md}");
+    assert!(md.contains("| GO-2099-0011 | github.com/lib/pq | govulncheck | osv-matcher, grype | custom-range |"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("data-disagreement=\"GO-2099-0018\""), "{html}");
+    assert!(html.contains("<strong>unexplained</strong>"));
+    assert_eq!(listing(dir.path()), ["osv", "rendered"], "grype's temporary database was left beside the output");
+}
+
 /// A (major.minor.patch, pre-release identifiers) reading of a Go module
 /// version, leading `v` and build metadata (`+incompatible`) dropped.
 fn semver(v: &str) -> (Vec<u64>, Vec<String>) {
@@ -444,9 +677,12 @@ fn explain(
     }
 }
 
-/// The real database (shared/vulndb/go-osv): grype's findings against
-/// `secure-mattermost scan`'s (govulncheck and our OSV matcher, which agree),
-/// by id and module, every difference explained by a category.
+/// The real database (shared/vulndb/go-osv): grype's findings (run here)
+/// against `secure-mattermost scan --grype`'s findings (the union of
+/// govulncheck, our OSV matcher and grype), by id and module, every
+/// difference explained by a category derived here from the entries; the
+/// product reports the same grype matches, the same categories, and none
+/// unexplained.
 fn grype_agrees_with_our_scan_on_the_real_database() {
     let test = "grype::real_database";
     let Some(t) = tools(test) else { return };
@@ -471,24 +707,10 @@ fn grype_agrees_with_our_scan_on_the_real_database() {
     let g = grype(&t, &db, &bin);
     let theirs = by_id_and_module(&g);
 
-    let r = run(&[
-        "scan",
-        "--binary",
-        bin.to_str().unwrap(),
-        "--vuln-db",
-        osv.to_str().unwrap(),
-        "--today",
-        TODAY,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let s: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(
-        s["disagreements"],
-        json!([]),
-        "our two scanners disagree: compare with tests/vulns.rs first"
-    );
+    // The product runs grype itself (its own temporary database, beside the system temp dir).
+    let (code, s, stderr) = product_scan(&bin, &osv, &tool_args(&t));
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(s["grype"]["run"], true, "{:#}", s["grype"]);
     let ours: BTreeMap<(String, String), &Value> = s["findings"]
         .as_array()
         .unwrap()
@@ -582,10 +804,56 @@ fn grype_agrees_with_our_scan_on_the_real_database() {
         "differences no category explains:\n{}",
         unexplained.join("\n")
     );
+
+    // The product's view: grype in foundBy exactly where grype (run here) matched,
+    // every finding reported by someone, and its categories the ones derived here.
+    let product_grype: BTreeSet<&(String, String)> = ours
+        .iter()
+        .filter(|(_, f)| f["foundBy"].as_array().unwrap().iter().any(|x| x == "grype"))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(product_grype, theirs.keys().collect::<BTreeSet<_>>(), "the product's grype run and this test's differ");
+    assert!(ours.values().all(|f| !f["foundBy"].as_array().unwrap().is_empty()));
+    assert_eq!(s["unexplainedDisagreements"], 0, "{:#}", s["disagreements"]);
+    let derived: BTreeMap<String, &str> = explained
+        .iter()
+        .flat_map(|(why, ids)| {
+            let category = if why.starts_with("no vulnerable function") { "no-vulnerable-symbol" } else { "custom-range" };
+            ids.iter().map(move |k| (k.clone(), category))
+        })
+        .collect();
+    let mut product: BTreeMap<String, &str> = BTreeMap::new();
+    for d in s["disagreements"].as_array().unwrap() {
+        let k = format!("{} {}", d["id"].as_str().unwrap(), d["module"].as_str().unwrap());
+        let c = d["categories"].as_array().unwrap();
+        assert_eq!(c.len(), 1, "{d:#}");
+        product.insert(k, c[0].as_str().unwrap());
+    }
+    // Where grype and the union differ the product names the same category;
+    // it may name more (govulncheck against our matcher, grype agreeing with one).
+    for (k, c) in &derived {
+        assert_eq!(product.get(k), Some(c), "{k}");
+    }
+    for (k, c) in product.iter().filter(|(k, _)| !derived.contains_key(*k)) {
+        panic!("the product names a disagreement this test does not derive: {k} ({c})");
+    }
+    let count = |who: &str| ours.values().filter(|f| f["foundBy"].as_array().unwrap().iter().any(|x| x == who)).count();
+    eprintln!(
+        "findings {} (union): govulncheck {}, osv-matcher {}, grype {}; disagreements {} ({} custom-range, {} no-vulnerable-symbol)",
+        ours.len(),
+        count("govulncheck"),
+        count("osv-matcher"),
+        count("grype"),
+        product.len(),
+        product.values().filter(|c| **c == "custom-range").count(),
+        product.values().filter(|c| **c == "no-vulnerable-symbol").count()
+    );
 }
 
 tests![
     grype_on_a_one_entry_database_finds_exactly_that,
     grypedb_refuses_an_empty_database,
+    scan_with_grype_adds_it_to_found_by,
+    our_custom_ranges_are_grypes_and_the_unexplained_is_listed,
     grype_agrees_with_our_scan_on_the_real_database
 ];

@@ -270,6 +270,7 @@ fn marker(i: usize, option: &str, original: &Value, tls: &Path) -> String {
         o if o.ends_with("volumeSize") => format!("{}Gi", 100 + i),
         o if o.starts_with("baremetal.") && o.ends_with("chedule") => format!("*-*-* 03:{:02}:00", i % 60),
         o if o.ends_with("chedule") => format!("{} 3 * * *", i % 60),
+        "baremetal.driftCheckTokenFile" => format!("/run/secrets/{tag}/drift-token"),
         "baremetal.backups.ageRecipient" => {
             // age1 + 58 bech32 characters, the index spelled in them.
             const BECH32: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
@@ -889,7 +890,8 @@ fn run_mode(kind: &str, seed: u64, consumers: &Consumers, work: &Path, tally: &m
             .iter()
             .enumerate()
             .filter(|(_, c)| applies(&o.name, **c))
-            .any(|(ci, _)| markers[ci].text.values().any(|t| t.contains(&spelled(&o.name, &o.marker))));
+            // declaration.json is the document itself: it holds every value.
+            .any(|(ci, _)| markers[ci].text.iter().any(|(f, t)| f != "declaration.json" && t.contains(&spelled(&o.name, &o.marker))));
         *tally.found.entry(o.name.clone()).or_default() |= seen;
     }
 
@@ -1038,7 +1040,8 @@ fn render_batch(mode: &Mode, marked: &Marked, batch: &[(usize, String)], no: usi
     for f in &files {
         let got = read(&r.dir, f);
         match f.as_str() {
-            "values.yaml" | "mattermost.yaml" => {
+            name if name.ends_with(".yaml") => {
+                let f = name;
                 let (mut got, mut want) = (parse_yaml(&got, f), substitute(&marked.parsed[f], &subs));
                 if batch.iter().any(|(_, v)| v.is_empty()) {
                     // A setting set to "" equals the release default and is
@@ -1047,7 +1050,7 @@ fn render_batch(mode: &Mode, marked: &Marked, batch: &[(usize, String)], no: usi
                     drop_empty_env(&mut want);
                 }
                 assert!(got == want, "{kind} {f}: read back differently with {}:\n{}", what(), differences(&got, &want, ""));
-                if let (Some((helm, chart)), Some(marker_chart), "values.yaml", 0) = (&mode.consumers.helm, &marked.chart, f.as_str(), no % 3) {
+                if let (Some((helm, chart)), Some(marker_chart), "values.yaml", 0) = (&mode.consumers.helm, &marked.chart, f, no % 3) {
                     // What the chart makes of it: the same manifests, values in place.
                     let mut got = Value::Array(helm_template(helm, chart, &r.dir.join(f)));
                     let mut want = substitute(&Value::Array(marker_chart.clone()), &subs);
@@ -1058,6 +1061,11 @@ fn render_batch(mode: &Mode, marked: &Marked, batch: &[(usize, String)], no: usi
                     assert!(got == want, "{kind}: the chart's manifests changed with {}:\n{}", what(), differences(&got, &want, ""));
                     outcome.charts += 1;
                 }
+            }
+            // The declaration the host re-checks at start: the document itself.
+            "declaration.json" => {
+                let got = parse_json(&got, f);
+                assert!(got == doc, "{kind} declaration.json is not the declaration with {}:\n{}", what(), differences(&got, &doc, ""));
             }
             "config.json" | "secret-env.json" => {
                 let (got, want) = (parse_json(&got, f), substitute(&marked.parsed[f], &subs));
@@ -1143,12 +1151,22 @@ fn check_unit(unit: &str, out: &Path, doc: &Value, helper: &str, mattermost: &st
     for (_, file) in &creds {
         assert!(doc.to_string().contains(&serde_json::to_string(file).unwrap()), "credential path {file:?} is not a value of the document");
     }
-    let dir = out.display().to_string();
-    let exec = |key: &str| -> Vec<String> {
-        let v = assignments.iter().find(|(s, k, _)| s == "Service" && k == key).map(|(_, _, v)| v.clone()).unwrap_or_else(|| panic!("no {key}"));
-        sd_argv(&v).unwrap_or_else(|e| panic!("{key}={v}: {e}")).0
+    // The unit refers to where `install` puts the files on the host.
+    let _ = out;
+    let dir = doc["secureMattermost"]["baremetal"]["installDir"].as_str().expect("baremetal.installDir").to_string();
+    let all = |key: &str| -> Vec<Vec<String>> {
+        assignments
+            .iter()
+            .filter(|(s, k, _)| s == "Service" && k == key)
+            .map(|(_, _, v)| sd_argv(v).unwrap_or_else(|e| panic!("{key}={v}: {e}")).0)
+            .collect()
     };
-    assert_eq!(exec("ExecStartPre"), vec!["/usr/bin/install".to_string(), "-m".into(), "0600".into(), format!("{dir}/config.json"), "/var/lib/mattermost/config.json".into()]);
+    let exec = |key: &str| -> Vec<String> { all(key).into_iter().next().unwrap_or_else(|| panic!("no {key}")) };
+    let pre = all("ExecStartPre");
+    assert_eq!(pre.len(), 2, "{pre:?}");
+    // Waivers are judged again at every start, on the installed declaration.
+    assert_eq!(pre[0], vec![helper.to_string(), "check".into(), "--input".into(), format!("{dir}/declaration.json")]);
+    assert_eq!(pre[1], vec!["/usr/bin/install".to_string(), "-m".into(), "0600".into(), format!("{dir}/config.json"), "/var/lib/mattermost/config.json".into()]);
     assert_eq!(
         exec("ExecStart"),
         vec![
@@ -1258,6 +1276,9 @@ fn helper_mattermost_and_out_paths_reach_the_unit_exactly_or_are_refused() {
         let out = root.join(format!("o{i}-{o}")).join("out");
         let (hs, ms) = (helper.display().to_string(), mattermost.display().to_string());
         let made = make_executable(&helper) && make_executable(&mattermost);
+        // The install directory the unit refers to is the declaration's.
+        let mut doc = doc.clone();
+        doc["secureMattermost"]["baremetal"]["installDir"] = json!(root.join(format!("o{i}-{o}")).join("install").display().to_string());
         let r = render_doc(&doc, &out, Some((&hs, &ms)));
         match r.code {
             0 => {
@@ -1287,7 +1308,7 @@ fn helper_mattermost_and_out_paths_reach_the_unit_exactly_or_are_refused() {
             }
             2 => {
                 refused += 1;
-                let named = ["--helper-bin", "--mattermost-bin", "--out"].iter().any(|f| r.stderr.contains(&format!("`{f}`")));
+                let named = ["`--helper-bin`", "`--mattermost-bin`", "`--install-dir`", "baremetal.installDir"].iter().any(|f| r.stderr.contains(f));
                 assert!(named, "a refusal that names no flag: {}", r.stderr);
                 for v in [&h, &m, &o] {
                     assert!(!echoed(&r.stderr, v), "value {v:?} echoed: {}", r.stderr);
@@ -1580,7 +1601,7 @@ fn renderers_check_what_they_paste_even_past_validation() {
         ("--helper-bin", bins("/bin/true\nUser=root", "/bin/true", "/srv/out")),
         ("--helper-bin", bins("/opt/$HOME/x", "/bin/true", "/srv/out")),
         ("--mattermost-bin", bins("/bin/true", "relative", "/srv/out")),
-        ("--out", bins("/bin/true", "/bin/true", "/srv/o\"ut")),
+        ("--install-dir", bins("/bin/true", "/bin/true", "/srv/o\"ut")),
     ] {
         let e = systemd::render(&d.secure_mattermost, &config, &b).expect_err(flag);
         assert!(format!("{e}").contains(flag), "{e}");

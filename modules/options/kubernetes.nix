@@ -58,6 +58,16 @@ in
         example = false;
         description = "Render the NetworkPolicies (default deny, then only the paths the deployment needs). `false` fails the policy check unless justified.";
       };
+      runAsUser = mkOption {
+        type = types.int;
+        default = 2000;
+        example = 2001;
+        description = ''
+          User (and group) id the application pods run as: the official image's
+          own user by default. 0 (root) fails the policy check unless justified;
+          a negative id is refused.
+        '';
+      };
       ingressNamespace = withKind "dns1123Label" (mkOption {
         type = types.str;
         default = "ingress-nginx";

@@ -6,6 +6,7 @@
 //! so the same input gives the same bytes.
 
 pub mod diag;
+pub mod grype;
 pub mod html;
 pub mod oscal_common;
 pub mod oscal_component;
@@ -41,6 +42,15 @@ pub struct EvidenceArgs {
     /// OpenSSH private key that signs the evidence manifest (evidence-manifest.sha256 + .sig).
     #[arg(long, value_name = "FILE")]
     pub sign_key: Option<PathBuf>,
+    /// grype as a third scanner of --scan-binary (offline; `scripts/grype-build.sh --print-path` prints it first); needs --grypedb.
+    #[arg(long, value_name = "PATH", requires_all = ["grypedb", "scan_binary"])]
+    pub grype: Option<PathBuf>,
+    /// tools/grypedb, which builds grype's database from --vuln-db beside --out (printed second); needs --grype.
+    #[arg(long, value_name = "PATH", requires = "grype")]
+    pub grypedb: Option<PathBuf>,
+    /// The output directory (render's --out): grype's temporary database is built beside it.
+    #[arg(skip)]
+    pub out: Option<PathBuf>,
 }
 
 /// What the evidence says about where it came from.
@@ -216,7 +226,12 @@ pub fn extend_render(
     let scan = match (&args.scan_binary, &args.vuln_db) {
         (Some(bin), Some(db)) => {
             let waivers = vulns::declared_waivers(d);
-            let scan = vulns::scan(bin, db, &waivers, today, d.policy.max_waiver_days)?;
+            let grype = match (&args.grype, &args.grypedb) {
+                (Some(grype), Some(grypedb)) => Some(vulns::GrypeTools { grype: grype.clone(), grypedb: grypedb.clone() }),
+                _ => None,
+            };
+            let tools = vulns::Tools { govulncheck: None, sbom: None, grype, out: args.out.clone() };
+            let scan = vulns::scan_with(bin, db, &waivers, today, d.policy.max_waiver_days, &tools)?;
             for line in scan.stderr_lines() {
                 crate::output::stderr(&line);
             }

@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -26,8 +25,7 @@ use crate::policy::AppliedJustification;
 use super::diag::{bad_input, find_tool, io};
 use super::semver::{affected, Event, Version};
 
-#[path = "grype.rs"]
-pub mod grype;
+pub use super::grype;
 pub use grype::GrypeTools;
 
 #[derive(Debug, Clone, Serialize)]
@@ -669,21 +667,8 @@ pub struct Tools {
     pub out: Option<PathBuf>,
 }
 
-/// grype for `render --scan-binary` (set once from render's `--grype` and
-/// `--grypedb`, read by [`scan`]).
-static RENDER_GRYPE: OnceLock<(GrypeTools, PathBuf)> = OnceLock::new();
-
-/// Makes `render`'s scan run grype too, its database built beside `out`.
-pub fn render_with_grype(tools: GrypeTools, out: &Path) {
-    let _ = RENDER_GRYPE.set((tools, out.to_path_buf()));
-}
-
 pub fn scan(bin: &Path, db: &Path, waivers: &BTreeMap<String, Justification>, today: Date, max_days: u32) -> Result<Scan, Error> {
-    let (grype, out) = match RENDER_GRYPE.get() {
-        Some((g, out)) => (Some(g.clone()), Some(out.clone())),
-        None => (None, None),
-    };
-    scan_with(bin, db, waivers, today, max_days, &Tools { govulncheck: None, sbom: None, grype, out })
+    scan_with(bin, db, waivers, today, max_days, &Tools::default())
 }
 
 const GOVULNCHECK: &str = "govulncheck";
@@ -747,9 +732,9 @@ fn disagreement(id: &str, module: &str, found_by: &[&'static str], ran: &[&'stat
     }
     if categories.is_empty() {
         categories.push(UNEXPLAINED);
-        let name = |b: bool| if b { "reported" } else { "not reported" };
+        let name = |b: bool| if b { "would report it" } else { "would not" };
         why.push(format!(
-            "no known difference between the scanners explains it: from the entry and govulncheck's reachability, govulncheck {}, osv-matcher {}{}",
+            "no known difference between the scanners explains it (expected from the entry and govulncheck's reachability: govulncheck {}, osv-matcher {}{})",
             name(g),
             name(o),
             if grype_ran { format!(", grype {}", y.map(name).unwrap_or("cannot be told")) } else { String::new() }
@@ -842,7 +827,7 @@ pub fn scan_with(bin: &Path, db: &Path, waivers: &BTreeMap<String, Justification
                 run: true,
                 reason: None,
                 scanner: Some(g.name.clone()),
-                database: Some(format!("schema {}, written by grypedb (grype's db.Build) from the same {} OSV entries", g.schema, entries.len())),
+                database: Some(format!("schema {}, written by grypedb (grype's db.Build) from the same OSV entries ({})", g.schema, entries.len())),
                 network: Some(g.network),
                 matches: Some(g.matches.len()),
             }

@@ -17,7 +17,8 @@ use crate::error::Error;
 pub struct Binaries {
     pub mattermost: String,
     pub helper: String,
-    /// Where the artifacts will live (the unit refers to its siblings).
+    /// Where the artifacts live on the target host (`baremetal.installDir`,
+    /// or `render --install-dir`): the units refer to the files there.
     pub artifact_dir: String,
 }
 
@@ -27,12 +28,26 @@ pub struct Binaries {
 /// refuse with exit 2 rather than write something that reads differently.
 pub fn artifacts(d: &Deployment, config: &serde_json::Value, bins: &Binaries) -> Result<Vec<(String, String)>, Error> {
     Ok(match d.mode {
-        Mode::Baremetal => vec![
-            ("config.json".into(), config_json::render(config)),
-            ("secret-env.json".into(), baremetal::secret_env::render(d, config)),
-            ("mattermost.service".into(), systemd::render(d, config, bins)?),
-            ("nginx.conf".into(), nginx::render(d)?),
-        ],
+        Mode::Baremetal => {
+            let mut files: Vec<(String, String)> = vec![
+                ("config.json".into(), config_json::render(config)),
+                ("secret-env.json".into(), baremetal::secret_env::render(d, config)),
+                ("mattermost.service".into(), systemd::render(d, config, bins)?),
+                ("mattermost-health.service".into(), baremetal::health_units::service(config, bins)?),
+                ("mattermost-health.timer".into(), baremetal::health_units::timer()),
+                ("mattermost-drift.service".into(), baremetal::drift_units::service(d, bins)?),
+                ("mattermost-drift.timer".into(), baremetal::drift_units::timer(d)?),
+                ("declaration.json".into(), baremetal::drift_units::declaration(d)?),
+                ("nginx.conf".into(), nginx::render(d)?),
+                ("nftables.conf".into(), baremetal::nftables::render(d, config)?),
+                ("postgresql-secure-mattermost.conf".into(), baremetal::postgresql_conf::render(d)?),
+                ("pg_hba.conf".into(), baremetal::pg_hba::render(d)?),
+                ("init.sql".into(), baremetal::init_sql::render(d)?),
+            ];
+            // Only with baremetal.backups.enable: the backup service and its timer.
+            files.extend(baremetal::backup_units::render(d, config, bins)?);
+            files
+        }
         Mode::Kubernetes => {
             let mut files = vec![
                 ("values.yaml".into(), helm::render(d, config)?),

@@ -1,8 +1,11 @@
 # Evaluates the flake's outputs and NixOS module with a stand-in nixpkgs that
 # carries only `lib` (no stdenv, no NixOS here): derivations are fake records,
-# and a runCommand keeps its build script and inputs so they can be read.
+# and a runCommand keeps its build script and inputs so they can be read
+# (writeText its text). The NixOS option tree is ./nixpkgs-standin (our own
+# declarations of the nixpkgs options the module sets, see its default.nix).
 # `site` is a call of the flake's lib.render as a site's flake would make it
-# (pkgs is the stand-in): its script and inputs are returned too.
+# (pkgs is the stand-in): its script and inputs are returned too. `nixos` is
+# the wiring the module made, for checks/nixos-standin.nix and the tests.
 {
   modules,
   lib ? import <nixpkgs/lib>,
@@ -24,8 +27,15 @@ let
         inputs = map (d: d.name) (env.nativeBuildInputs or [ ]);
         document = env.document or null;
       };
+    writeText = name: text: fakeDrv name // { inherit text; };
     rustPlatform.buildRustPackage = a: fakeDrv a.pname;
     mattermost = fakeDrv "mattermost" // { version = "11.4.0"; };
+    coreutils = fakeDrv "coreutils";
+    postgresql = fakeDrv "postgresql";
+    postgresql_15 = fakeDrv "postgresql-15";
+    postgresql_16 = fakeDrv "postgresql-16";
+    postgresql_17 = fakeDrv "postgresql-17";
+    nftables = fakeDrv "nftables";
     govulncheck = fakeDrv "govulncheck";
     cyclonedx-gomod = fakeDrv "cyclonedx-gomod";
   };
@@ -42,18 +52,8 @@ let
       legacyPackages.aarch64-linux = pkgs;
     };
   };
-  # Just enough of NixOS's option tree for the module to evaluate.
-  nixosStub = {
-    options = {
-      assertions = lib.mkOption { type = lib.types.listOf lib.types.unspecified; default = [ ]; };
-      users = lib.mkOption { type = lib.types.attrsOf lib.types.unspecified; default = { }; };
-      systemd.packages = lib.mkOption { type = lib.types.listOf lib.types.unspecified; default = [ ]; };
-      systemd.services = lib.mkOption { type = lib.types.attrsOf (lib.types.attrsOf lib.types.unspecified); default = { }; };
-      services.nginx = lib.mkOption { type = lib.types.attrsOf lib.types.unspecified; default = { }; };
-    };
-  };
   system = lib.evalModules {
-    modules = [ flake.nixosModules.default nixosStub { _module.args.pkgs = pkgs; } ] ++ modules;
+    modules = [ flake.nixosModules.default ./nixpkgs-standin { _module.args.pkgs = pkgs; } ] ++ modules;
   };
   failed = lib.filter (a: !a.assertion) system.config.assertions;
 in
@@ -69,4 +69,23 @@ in
   libOutputs = builtins.attrNames flake.lib;
   example = built flake.packages.x86_64-linux.baremetal-example;
   site = if site == null then null else built (flake.lib.render (site { inherit pkgs vulnDb fakeDrv; }));
+  nixos =
+    let
+      c = system.config;
+      service = s: { inherit (s) after requires wants before wantedBy environment preStart serviceConfig; };
+    in
+    {
+      warnings = c.warnings;
+      mattermost = removeAttrs c.services.mattermost [ "package" ] // { package = c.services.mattermost.package.name; };
+      nginx = { inherit (c.services.nginx) enable appendHttpConfig serverTokens sslProtocols virtualHosts; };
+      postgresql = {
+        inherit (c.services.postgresql) enable enableTCPIP authentication identMap settings ensureDatabases ensureUsers;
+        package = c.services.postgresql.package.name;
+      };
+      nftables = { inherit (c.networking.nftables) enable rulesetFile checkRuleset preCheckRuleset flushRuleset; };
+      timers = c.systemd.timers;
+      firewall = c.networking.firewall.enable;
+      services = lib.mapAttrs (_: service) c.systemd.services;
+      packages = map built (lib.filter (p: p ? script) c.systemd.packages);
+    };
 }

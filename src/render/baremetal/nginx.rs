@@ -57,6 +57,9 @@ upstream mattermost_app {{
     keepalive 32;
 }}
 
+# Sign-in attempts per client address: 10 a minute, bursts of 5, then 429.
+limit_req_zone $binary_remote_addr zone=mattermost_login:10m rate=10r/m;
+
 map $http_upgrade $mattermost_connection_upgrade {{
     default upgrade;
     ''      close;
@@ -87,6 +90,12 @@ server {{
     ssl_session_cache shared:mattermost_tls:10m;
     ssl_session_timeout 1d;
 
+    # The server sends some of these itself (HSTS without includeSubDomains);
+    # browsers obey the first HSTS header, so only the proxy's are passed on.
+    proxy_hide_header Strict-Transport-Security;
+    proxy_hide_header X-Content-Type-Options;
+    proxy_hide_header X-Frame-Options;
+    proxy_hide_header Referrer-Policy;
     add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;
     add_header X-Content-Type-Options nosniff always;
     add_header X-Frame-Options SAMEORIGIN always;
@@ -97,6 +106,12 @@ server {{
     location ~ /api/v[0-9]+/(users/)?websocket$ {{
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection $mattermost_connection_upgrade;
+{proxy}    }}
+
+    location = /api/v4/users/login {{
+        limit_req zone=mattermost_login burst=5 nodelay;
+        limit_req_status 429;
+        proxy_set_header Connection "";
 {proxy}    }}
 
     location / {{

@@ -1,6 +1,14 @@
 //! Bare metal: the systemd unit. Secrets are systemd credentials; the helper's
 //! `launch` turns them into MM_* environment just before exec, so they never
 //! reach the unit file, the store or the command line.
+//!
+//! The unit refers to the files where `secure-mattermost install` puts them
+//! on the target host (`baremetal.installDir`, or `render --install-dir`),
+//! never to the directory they were rendered into. Before the server starts,
+//! the helper re-checks the installed declaration against the clock
+//! (`check` without `--today`), so a waiver that has expired since the build
+//! stops the start. The server's log goes to the journal as JSON lines under
+//! `SyslogIdentifier=mattermost`; its audit log is a separate file.
 
 use crate::render::{env, Binaries};
 use crate::document::Deployment;
@@ -51,17 +59,58 @@ fn flag(name: &str, value: &str) -> Result<(), Error> {
 
 /// Credential paths as systemd's LoadCredential= takes them literally:
 /// normalised absolute paths of `bare` characters.
-const CREDENTIAL_PATH: validate::Kind = validate::Kind {
+pub const CREDENTIAL_PATH: validate::Kind = validate::Kind {
     what: "a normalised absolute path of letters, digits and / . _ + , : = @ ~ - (it is a systemd LoadCredential= source)",
     test: |s| s.chars().all(bare) && validate::normalised_path(s),
 };
 
+/// `name` in the install directory (`bins.artifact_dir`), as the host sees it.
+pub fn installed(bins: &Binaries, name: &str) -> Result<String, Error> {
+    let path = format!("{}/{name}", bins.artifact_dir);
+    flag("--install-dir (or baremetal.installDir)", &path)?;
+    Ok(path)
+}
+
+/// Sandboxing shared by the helper's own oneshot services (health, drift):
+/// no privileges, a read-only view of the system, no devices, kernel or
+/// namespaces, native system calls of the service set only.
+pub const HELPER_SANDBOX: &str = "\
+UMask=0077
+NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+ProcSubset=pid
+KeyringMode=private
+RemoveIPC=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+";
+
 pub fn render(d: &Deployment, config: &serde_json::Value, bins: &Binaries) -> Result<String, Error> {
     flag("--helper-bin", &bins.helper)?;
     flag("--mattermost-bin", &bins.mattermost)?;
-    let dir = bins.artifact_dir.trim_end_matches('/');
-    let (config_path, spec_path) = (format!("{dir}/config.json"), format!("{dir}/secret-env.json"));
-    flag("--out", &config_path)?;
+    let config_path = installed(bins, "config.json")?;
+    let spec_path = installed(bins, "secret-env.json")?;
+    let declaration_path = installed(bins, "declaration.json")?;
     validate::check("domain", &d.domain, &validate::DOMAIN)?;
     let spec = env::secret_spec(d, config);
     let files = validate::file_options(&serde_json::to_value(d).unwrap_or_default());
@@ -92,9 +141,17 @@ LogsDirectoryMode=0700\n\
 WorkingDirectory=/var/lib/mattermost\n\
 Environment=MM_LOG_PATH=/var/log/mattermost\n\
 {creds}\
+# The policy again, judged on the day the service starts (check reads the\n\
+# clock): a waiver that has expired since the build stops the start.\n\
+ExecStartPre={helper} check --input {declaration}\n\
 # Mattermost rewrites its config file at start; it gets a private copy.\n\
 ExecStartPre=/usr/bin/install -m 0600 {config} /var/lib/mattermost/config.json\n\
 ExecStart={helper} launch --spec {spec} -- {mattermost} server --config /var/lib/mattermost/config.json\n\
+# JSON lines (LogSettings.ConsoleJson) to the journal under one identifier;\n\
+# the audit log is the separate file ExperimentalAuditSettings.FileName.\n\
+StandardOutput=journal\n\
+StandardError=journal\n\
+SyslogIdentifier=mattermost\n\
 Restart=on-failure\n\
 UMask=0077\n\
 NoNewPrivileges=yes\n\
@@ -127,6 +184,7 @@ WantedBy=multi-user.target\n",
         mattermost = exec_word(&bins.mattermost),
         config = exec_word(&config_path),
         spec = exec_word(&spec_path),
+        declaration = exec_word(&declaration_path),
     ))
 }
 

@@ -5,8 +5,6 @@
 //! deployment paths. Each key is read from `<mount>/<path>/<secret name>`,
 //! property `<key>`. Only references are rendered.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
 use super::*;
@@ -14,14 +12,21 @@ use crate::document::{Deployment, StorageDriver};
 
 pub const STORE: &str = "mattermost-vault";
 
-/// Every (Secret, key) the rendered objects read that the site provides
-/// (not those postgres-operator or cert-manager write).
-pub fn referenced(d: &Deployment) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+/// Every (Secret, keys) the rendered objects read that the site provides
+/// (not those postgres-operator or cert-manager write), in the order the
+/// declaration names them.
+pub fn referenced(d: &Deployment) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
     let mut add = |name: &str, key: &str| {
-        let keys = out.entry(name.to_string()).or_default();
-        if !keys.iter().any(|k| k == key) {
-            keys.push(key.to_string());
+        let i = match out.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                out.push((name.to_string(), vec![]));
+                out.len() - 1
+            }
+        };
+        if !out[i].1.iter().any(|k| k == key) {
+            out[i].1.push(key.to_string());
         }
     };
     let decl = serde_json::to_value(d).unwrap_or(Value::Null);

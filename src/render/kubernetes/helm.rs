@@ -188,12 +188,15 @@ pub fn image_tag(d: &Deployment) -> String {
     }
 }
 
-pub fn pod_security_context() -> Value {
+/// The application pods' security context: the declared user (the image's
+/// own, 2000, by default), non-root unless a justified waiver lets it be 0.
+pub fn pod_security_context(d: &Deployment) -> Value {
+    let uid = d.kubernetes.run_as_user;
     json!({
-        "runAsNonRoot": true,
-        "runAsUser": 2000,
-        "runAsGroup": 2000,
-        "fsGroup": 2000,
+        "runAsNonRoot": uid != 0,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
         "seccompProfile": {"type": "RuntimeDefault"}
     })
 }
@@ -352,7 +355,7 @@ pub fn values(d: &Deployment, config: &Value) -> Result<Value, Error> {
                     "nginx.ingress.kubernetes.io/proxy-body-size": "100m"
                 }
             },
-            "securityContext": pod_security_context(),
+            "securityContext": pod_security_context(d),
             "resources": resources(),
             "extraEnv": environment_for_chart(d, config),
             "extraVolumes": extra_volumes,

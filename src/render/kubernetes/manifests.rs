@@ -217,7 +217,25 @@ pub fn facts(d: &Deployment, config: &Value) -> Value {
         "mattermost.yaml" => o["spec"]["ingress"]["tlsSecret"].as_str().is_some_and(|s| !s.is_empty()),
         _ => false,
     });
+    // Pod templates (and the chart's or the operator's pod context, from
+    // the values or the resource) that may run as root.
+    let mut root_pods = vec![];
+    for (file, o) in &all {
+        let contexts: Vec<&Value> = match (file.as_str(), o["kind"].as_str()) {
+            ("values.yaml", _) => vec![&o["mattermostApp"]["securityContext"]],
+            (_, Some("Mattermost")) => vec![&o["spec"]["podTemplate"]["securityContext"]],
+            (_, Some("CronJob")) => vec![&o["spec"]["jobTemplate"]["spec"]["template"]["spec"]["securityContext"]],
+            (_, Some("Tenant")) => o["spec"]["pools"].as_array().into_iter().flatten().map(|p| &p["securityContext"]).collect(),
+            _ => vec![],
+        };
+        for c in contexts {
+            if c["runAsNonRoot"] != true || c["runAsUser"].as_i64().is_none_or(|u| u == 0) {
+                root_pods.push(what(file, o));
+            }
+        }
+    }
     json!({
+        "rootPodTemplates": root_pods,
         "externalReferences": external,
         "unpinnedImages": unpinned,
         "namespaceEnforce": ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"],

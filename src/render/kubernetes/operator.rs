@@ -40,7 +40,7 @@ pub fn resource(d: &Deployment, config: &Value) -> Value {
         "updateJob": {"extraLabels": {"installation.mattermost.com/installation": super::INSTALLATION}},
         "mattermostEnv": helm::environment(d, config, OPERATOR_SETS),
         "podTemplate": {
-            "securityContext": helm::pod_security_context(),
+            "securityContext": helm::pod_security_context(d),
             "containerSecurityContext": helm::container_security_context()
         },
         "scheduling": {"resources": helm::resources()}
