@@ -25,6 +25,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(build-essential)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v curl >/dev/null || need+=(curl)
+# backups are encrypted with age (tests/baremetal_backup.rs)
+command -v age >/dev/null || need+=(age)
 # restore-config links the system's OpenSSL (postgres-openssl).
 command -v pkg-config >/dev/null || need+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need+=(libssl-dev)

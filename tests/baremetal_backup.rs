@@ -254,6 +254,19 @@ fn postgresql_backup_restores_into_a_fresh_cluster_with_new_credentials() {
     assert_eq!(r.code, 2, "tampered ciphertext, matching manifest: {}", h.mask(r.all()));
     assert!(r.stderr.contains("age could not decrypt it"), "{}", r.stderr);
     fresh(&h);
+    // A set forged with the (public) recipient: the checksums match, the
+    // archive decrypts, but it holds a symbolic link, which no file store has.
+    let forged = copy_set(&set, &dir.join("forged"));
+    let evil = dir.join("evil");
+    fs::create_dir(&evil).unwrap();
+    std::os::unix::fs::symlink("/etc", evil.join("etc-link")).unwrap();
+    let recipient = serde_json::from_str::<Value>(&fs::read_to_string(set.join("manifest.json")).unwrap()).unwrap()["recipient"].as_str().unwrap().to_string();
+    run_ok(Command::new("sh").arg("-c").arg(format!("tar -C '{}' -cf - . | age -r {recipient} > '{}'", evil.display(), forged.join("filestore.tar.age").display())));
+    rehash(&forged, "filestore.tar.age");
+    let r = restore(&h, &forged, &site.identity, &site.pw_two);
+    assert_eq!(r.code, 2, "forged archive: {}", h.mask(r.all()));
+    assert!(r.stderr.contains("neither a regular file nor a directory"), "{}", r.stderr);
+    fresh(&h);
     // A secret setting the set names must be declared where it is restored.
     let r = h.helper_in_ns(&["restore", "--input", &s(&site.decl_no_secrets), "--from", &s(&set), "--identity", &s(&site.identity), "--password-file", &s(&site.pw_two)]);
     assert_eq!(r.code, 2, "undeclared secret setting: {}", h.mask(r.all()));
@@ -267,7 +280,7 @@ fn postgresql_backup_restores_into_a_fresh_cluster_with_new_credentials() {
     assert!(r.stderr.contains("pg_restore failed") && r.stderr.contains("already exists"), "{}", h.mask(r.all()));
     h.sql_as_owner("DROP TYPE notes;");
     fresh(&h);
-    lap("refusals: old password, wrong identity, tampered (twice), undeclared secret, pg_restore failure");
+    lap("refusals: old password, wrong identity, tampered (twice), forged archive, undeclared secret, pg_restore failure");
 
     // --- The restore itself, under the new password.
     let r = restore(&h, &set, &site.identity, &site.pw_two);
@@ -304,7 +317,7 @@ fn postgresql_backup_restores_into_a_fresh_cluster_with_new_credentials() {
     let names = sets(&site.backups);
     assert!(!names.contains(&old), "the 40-day-old set is still there: {names:?}");
     assert!(names.contains(&young), "the 29-day-old set was deleted: {names:?}");
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 2, "{names:?}");
     assert!(site.backups.join("keep-me").is_dir() && site.backups.join(utc_name(now - 90 * 86_400)).is_dir(), "retention deleted what is not a set");
     assert!(!has_partial(&site.backups), "an interrupted run's leftovers were kept");
     let newest = names.iter().max().unwrap();
@@ -638,14 +651,15 @@ fn flip_byte(file: &Path) {
     fs::write(file, bytes).unwrap();
 }
 
-/// Rewrites the manifest's checksum of `name` to the file's present one.
+/// Rewrites the manifest's checksum and size of `name` to the file's present ones.
 fn rehash(set: &Path, name: &str) {
     let path = set.join("manifest.json");
     let mut m: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-    let sha = sha256_hex(&fs::read(set.join(name)).unwrap());
+    let bytes = fs::read(set.join(name)).unwrap();
     for f in m["files"].as_array_mut().unwrap() {
         if f["name"] == name {
-            f["sha256"] = json!(sha);
+            f["sha256"] = json!(sha256_hex(&bytes));
+            f["bytes"] = json!(bytes.len());
         }
     }
     fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();

@@ -252,14 +252,14 @@ pub fn backup(args: BackupArgs, format: Format) -> Result<i32, Error> {
 
     let mut warnings = Vec::new();
     let dsn = format!("{}&application_name=secure-mattermost-backup", crate::effective::data_source(&d, None));
-    let mut dump = Command::new(&tools.get("pg_dump"));
+    let mut dump = Command::new(tools.get("pg_dump"));
     dump.args(["--format=custom", "--no-password", "--dbname"]).arg(&dsn).env("PGPASSWORD", &password);
     let db_file = encrypt(dump, &tools, &recipient, &partial, DATABASE_FILE, &password, &mut warnings, |_| false, "check database.* in the declaration, that the credential holds the role's current password, and that the server's certificate verifies against database.caFile")?;
     let mut files = vec![db_file];
 
     let file_part = match &store {
         Some(s) => {
-            let mut tar = Command::new(&tools.get("tar"));
+            let mut tar = Command::new(tools.get("tar"));
             tar.args(["--create", "--file=-", "--format=posix", "--numeric-owner", "--directory"]).arg(s).arg(".");
             // GNU tar's 1: a file changed while it was read (the server is live); the rest is whole.
             let f = encrypt(tar, &tools, &recipient, &partial, FILES_FILE, &password, &mut warnings, |code| code == 1, "check that the service can read fileStorage.directory (CAP_DAC_READ_SEARCH in mattermost-backup.service)")?;
@@ -435,13 +435,14 @@ fn encrypt(
 ) -> Result<FileEntry, Error> {
     let program = program_name(&producer);
     let mut p = Procs::default();
-    let mut prod = p.spawn(producer.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()), &program)?;
+    producer.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut prod = p.spawn(producer, &program)?;
     let prod_out = prod.stdout.take();
     let prod_err = drain(prod.stderr.take());
     p.push(prod);
-    let mut age = Command::new(&tools.get("age"));
+    let mut age = Command::new(tools.get("age"));
     age.args(["--encrypt", "--recipient", recipient]).stdin(prod_out.map(Stdio::from).unwrap_or_else(Stdio::null)).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut age = p.spawn(&mut age, "age")?;
+    let mut age = p.spawn(age, "age")?;
     let mut age_out = age.stdout.take();
     let age_err = drain(age.stderr.take());
     p.push(age);
@@ -599,18 +600,20 @@ pub fn restore(args: RestoreArgs, format: Format) -> Result<i32, Error> {
     let files_path = set.join(FILES_FILE);
     let mut members = 0usize;
     if restore_files.is_some() {
-        let listing = decrypt_into(&tools, &args.identity, &files_path, list_tar(&tools), &password, true)?;
-        for line in listing.lines() {
+        // Only regular files and directories: no links, devices or fifos.
+        let mut odd: Option<String> = None;
+        let mut check = |line: &str| {
             members += 1;
-            match line.chars().next() {
-                Some('-') | Some('d') => {}
-                _ => {
-                    return Err(bad(
-                        format!("{FILES_FILE} holds a member that is neither a regular file nor a directory: {}", line.chars().take(200).collect::<String>()),
-                        "a backup of a Mattermost file store holds only files and directories; nothing was restored",
-                    ))
-                }
+            if odd.is_none() && !matches!(line.chars().next(), Some('-') | Some('d')) {
+                odd = Some(line.chars().take(200).collect());
             }
+        };
+        decrypt_into(&tools, &args.identity, &files_path, list_tar(&tools), &password, Some(&mut check))?;
+        if let Some(line) = odd {
+            return Err(bad(
+                format!("{FILES_FILE} holds a member that is neither a regular file nor a directory: {line}"),
+                "a backup of a Mattermost file store holds only files and directories; nothing was restored",
+            ));
         }
     }
     output::stderr(&format!("restore: {set_name}: checksums, secret settings, identity and both archives verified; restoring into {target}"));
@@ -621,18 +624,18 @@ pub fn restore(args: RestoreArgs, format: Format) -> Result<i32, Error> {
             let parent = s.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("/")).to_path_buf();
             std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
             let tmp = tempfile::Builder::new().prefix(".secure-mattermost-restore-").tempdir_in(&parent).map_err(|e| Error::io(&parent, e))?;
-            let mut tar = Command::new(&tools.get("tar"));
+            let mut tar = Command::new(tools.get("tar"));
             tar.args(["--extract", "--file=-", "--numeric-owner", "--delay-directory-restore", "--directory"]).arg(tmp.path());
-            decrypt_into(&tools, &args.identity, &files_path, tar, &password, false)?;
+            decrypt_into(&tools, &args.identity, &files_path, tar, &password, None)?;
             Some(tmp)
         }
         None => None,
     };
 
     // 6. The database, all or nothing.
-    let mut pg = Command::new(&tools.get("pg_restore"));
+    let mut pg = Command::new(tools.get("pg_restore"));
     pg.args(["--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges", "--no-password", "--dbname"]).arg(&dsn).env("PGPASSWORD", &password);
-    decrypt_into(&tools, &args.identity, &db_path, pg, &password, false)?;
+    decrypt_into(&tools, &args.identity, &db_path, pg, &password, None)?;
 
     // 7. The file store into place.
     if let (Some(tmp), Some(s)) = (staged, &restore_files) {
@@ -707,9 +710,9 @@ fn read_manifest(set: &Path) -> Result<Manifest, Error> {
 /// so every chunk's authentication is checked). Nothing is written.
 fn decrypt_probe(tools: &Tools, identity: &Path, file: &Path) -> Result<Vec<u8>, Error> {
     let mut p = Procs::default();
-    let mut age = Command::new(&tools.get("age"));
+    let mut age = Command::new(tools.get("age"));
     age.args(["--decrypt", "--identity"]).arg(identity).arg(file).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = p.spawn(&mut age, "age")?;
+    let mut child = p.spawn(age, "age")?;
     let out = child.stdout.take();
     let err = drain(child.stderr.take());
     p.push(child);
@@ -737,33 +740,35 @@ fn decrypt_probe(tools: &Tools, identity: &Path, file: &Path) -> Result<Vec<u8>,
     Ok(head)
 }
 
-/// `age -d -i IDENTITY FILE | consumer`; the consumer's stdout when `capture`.
-fn decrypt_into(tools: &Tools, identity: &Path, file: &Path, mut consumer: Command, password: &str, capture: bool) -> Result<String, Error> {
+/// `age -d -i IDENTITY FILE | consumer`; each line of the consumer's
+/// stdout goes to `on_line` (else it is discarded).
+fn decrypt_into(tools: &Tools, identity: &Path, file: &Path, mut consumer: Command, password: &str, mut on_line: Option<&mut dyn FnMut(&str)>) -> Result<(), Error> {
     let program = program_name(&consumer);
     let mut p = Procs::default();
-    let mut age = Command::new(&tools.get("age"));
+    let mut age = Command::new(tools.get("age"));
     age.args(["--decrypt", "--identity"]).arg(identity).arg(file).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut a = p.spawn(&mut age, "age")?;
+    let mut a = p.spawn(age, "age")?;
     let a_out = a.stdout.take();
     let a_err = drain(a.stderr.take());
     p.push(a);
-    consumer.stdin(a_out.map(Stdio::from).unwrap_or_else(Stdio::null)).stdout(if capture { Stdio::piped() } else { Stdio::null() }).stderr(Stdio::piped());
-    let mut c = p.spawn(&mut consumer, &program)?;
+    consumer.stdin(a_out.map(Stdio::from).unwrap_or_else(Stdio::null)).stdout(if on_line.is_some() { Stdio::piped() } else { Stdio::null() }).stderr(Stdio::piped());
+    let mut c = p.spawn(consumer, &program)?;
     let c_out = c.stdout.take();
     let c_err = drain(c.stderr.take());
     p.push(c);
-    let mut captured = String::new();
-    if let Some(mut out) = c_out {
+    if let (Some(mut out), Some(f)) = (c_out, on_line.as_mut()) {
         let mut reader = std::io::BufReader::new(&mut out);
         let mut line = Vec::new();
         while reader.read_until(b'\n', &mut line).map(|n| n > 0).unwrap_or(false) {
-            captured.push_str(&String::from_utf8_lossy(&line));
+            f(String::from_utf8_lossy(&line).trim_end_matches('\n'));
             line.clear();
         }
     }
     let statuses = p.wait();
     let (a_err, c_err) = (joined(a_err, password), joined(c_err, password));
-    if statuses[0] != Some(0) {
+    // age killed by SIGPIPE: the consumer stopped reading, and its error is the cause.
+    let age_broken_pipe = statuses[0].is_none() && statuses[1] != Some(0);
+    if statuses[0] != Some(0) && !age_broken_pipe {
         return Err(age_failure(file, statuses[0], &a_err));
     }
     if statuses[1] != Some(0) {
@@ -775,11 +780,11 @@ fn decrypt_into(tools: &Tools, identity: &Path, file: &Path, mut consumer: Comma
         }
         .into());
     }
-    Ok(captured)
+    Ok(())
 }
 
 fn list_tar(tools: &Tools) -> Command {
-    let mut tar = Command::new(&tools.get("tar"));
+    let mut tar = Command::new(tools.get("tar"));
     tar.args(["--list", "--verbose", "--numeric-owner", "--quoting-style=escape", "--file=-"]);
     tar
 }
@@ -796,7 +801,7 @@ fn age_failure(file: &Path, status: Option<i32>, stderr: &str) -> Error {
 
 /// `psql -c SQL` against the declaration's database; its output.
 fn psql(tools: &Tools, dsn: &str, password: &str, target: &str, sql: &str) -> Result<String, Error> {
-    let out = Command::new(&tools.get("psql"))
+    let out = Command::new(tools.get("psql"))
         .args(["--no-psqlrc", "--no-password", "--quiet", "--no-align", "--tuples-only", "--set=ON_ERROR_STOP=1", "--dbname"])
         .arg(dsn)
         .arg("--command")
@@ -930,8 +935,13 @@ fn on_path(name: &str) -> Option<PathBuf> {
 struct Procs(Vec<Child>);
 
 impl Procs {
-    fn spawn(&mut self, cmd: &mut Command, name: &str) -> Result<Child, Error> {
-        cmd.spawn().map_err(|e| {
+    /// Starts `cmd` and drops it at once: a Command keeps the parent's copy
+    /// of a pipe end it was given, which would keep the pipe open (a writer
+    /// whose reader died would block instead of failing).
+    fn spawn(&mut self, mut cmd: Command, name: &str) -> Result<Child, Error> {
+        let spawned = cmd.spawn();
+        drop(cmd);
+        spawned.map_err(|e| {
             self.kill();
             Error::Io { path: name.to_string(), detail: format!("cannot start it: {e}") }
         })
@@ -1116,8 +1126,8 @@ mod tests {
         for secs in [0u64, 86_399, 1_795_000_000, 4_102_444_799] {
             assert_eq!(parse_stamp(&stamp(secs)), Some(secs), "{}", stamp(secs));
         }
-        assert_eq!(stamp(1_795_000_000), "20261119T091320Z");
-        assert_eq!(rfc3339(1_795_000_000), "2026-11-19T09:13:20Z");
+        assert_eq!(stamp(1_795_000_000), "20261118T110640Z"); // date -u -d @1795000000
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
         assert!(stamp(1_000) < stamp(100_000));
         for bad in ["20261119T091320", "2026111909T1320Z", "20261319T091320Z", "20261119T241320Z", "x0261119T091320Z", ".partial-20261119T091320Z"] {
             assert_eq!(parse_stamp(bad), None, "{bad}");

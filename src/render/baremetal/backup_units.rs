@@ -102,6 +102,7 @@ ProtectHome=yes\n\
 PrivateTmp=yes\n\
 PrivateDevices=yes\n\
 PrivateIPC=yes\n\
+PrivateMounts=yes\n\
 ProtectKernelTunables=yes\n\
 ProtectKernelModules=yes\n\
 ProtectKernelLogs=yes\n\
