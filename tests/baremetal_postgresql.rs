@@ -17,6 +17,7 @@
 //! cluster run as the postgres user); otherwise it is reported skipped.
 
 mod common;
+use common::{on_path, postgres_bindir};
 
 use std::ffi::OsString;
 use std::fs;
@@ -596,23 +597,7 @@ fn append(path: &Path, text: &str) {
     fs::OpenOptions::new().append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
 }
 
-fn postgres_bindir() -> Option<PathBuf> {
-    let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let major = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").is_file().then_some((major, bin))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|(_, bin)| bin)
-}
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file())).unwrap_or(false)
-}
 
 fn out(cmd: &mut Command) -> Out {
     let o = cmd.stdin(Stdio::null()).output().unwrap();

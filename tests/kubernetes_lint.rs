@@ -29,15 +29,6 @@ fn checkov(test: &str) -> Option<PathBuf> {
     }
 }
 
-fn tool(name: &str) -> Option<PathBuf> {
-    let home_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin").join(name));
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(home_bin)
-        .find(|p| p.is_file())
-}
 
 #[derive(Debug, Clone)]
 struct Finding {

@@ -287,15 +287,6 @@ fn hardened_pod_is_allowed() {
     assert_eq!(checks(s.find("Pod")), ["capabilities_restricted"], "{}", s.stdout);
 }
 
-fn tool(name: &str) -> Option<PathBuf> {
-    let home_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin").join(name));
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(home_bin)
-        .find(|p| p.is_file())
-}
 
 fn every_rendered_pod_template_passes_restricted() {
     let test = "pod_security/every_rendered_pod_template_passes_restricted";

@@ -19,15 +19,6 @@ const RELEASE: &str = "mattermost";
 /// Paths post-render keeps writable under the read-only root filesystem.
 const WRITABLE: &[&str] = &["/tmp", "/mattermost/logs", "/mattermost/plugins", "/mattermost/client/plugins"];
 
-fn tool(name: &str) -> Option<PathBuf> {
-    let home_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin").join(name));
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(home_bin)
-        .find(|p| p.is_file())
-}
 
 fn fixture() -> String {
     std::fs::read_to_string(root().join(FIXTURE)).expect("fixture")

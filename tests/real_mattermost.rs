@@ -10,6 +10,7 @@
 //! machine whatever the server tries, and the default ports are always free.
 
 mod common;
+use common::{postgres_bindir, random_secret};
 
 use std::ffi::OsString;
 use std::fs;
@@ -565,14 +566,6 @@ impl Drop for Harness<'_> {
     }
 }
 
-/// Random, and full of characters that must be escaped in a connection URL.
-fn random_secret(tag: &str) -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    fs::File::open("/dev/urandom").unwrap().read_exact(&mut bytes).unwrap();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{tag}{}@:/%?#&+ ={}", &hex[..16], &hex[16..])
-}
 
 fn write_private(path: &Path, data: &[u8]) {
     let mut f = fs::OpenOptions::new()
@@ -593,19 +586,6 @@ fn append(path: &Path, text: &str) {
         .unwrap();
 }
 
-fn postgres_bindir() -> Option<PathBuf> {
-    let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let major = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").is_file().then_some((major, bin))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|(_, bin)| bin)
-}
 
 fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH")

@@ -15,11 +15,12 @@
 //! tests/real_mattermost.rs, trimmed to what this test needs.
 
 mod common;
+use common::{on_path, postgres_bindir, random_secret, write_private};
 
 use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -733,14 +734,6 @@ fn helper() -> PathBuf {
     assert_cmd::cargo::cargo_bin("secure-mattermost")
 }
 
-/// Random, and full of characters that must be escaped in a connection URL.
-fn random_secret(tag: &str) -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    fs::File::open("/dev/urandom").unwrap().read_exact(&mut bytes).unwrap();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{tag}{}@:/%?#&+ ={}", &hex[..16], &hex[16..])
-}
 
 /// Percent-encoding of everything outside RFC 3986's unreserved set.
 fn encode(s: &str) -> String {
@@ -752,32 +745,12 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-fn write_private(path: &Path, data: &[u8]) {
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).unwrap();
-    f.write_all(data).unwrap();
-}
 
 fn append(path: &Path, text: &str) {
     fs::OpenOptions::new().append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
 }
 
-fn postgres_bindir() -> Option<PathBuf> {
-    let mut found: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let major = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").is_file().then_some((major, bin))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|(_, bin)| bin)
-}
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file())).unwrap_or(false)
-}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

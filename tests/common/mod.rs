@@ -239,3 +239,51 @@ print(loader.load_sarif_file(sys.argv[1]).get_result_count())\n";
         .parse()
         .map_err(|e| format!("sarif-tools printed no count: {e}"))
 }
+
+/// A tool on PATH, else in ~/go/bin (where the test command installs Go tools).
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let home_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin").join(name));
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(home_bin)
+        .find(|p| p.is_file())
+}
+
+/// The newest Debian PostgreSQL server's bin directory (`/usr/lib/postgresql/N/bin`).
+pub fn postgres_bindir() -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let major = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((major, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+/// Whether `tool` is an executable on PATH.
+pub fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file())).unwrap_or(false)
+}
+
+/// A fresh random secret, tagged so it can be searched for in outputs.
+pub fn random_secret(tag: &str) -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut bytes).unwrap();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{tag}{}@:/%?#&+ ={}", &hex[..16], &hex[16..])
+}
+
+/// Writes `data` to `path` with mode 0600.
+pub fn write_private(path: &Path, data: &[u8]) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).unwrap();
+    f.write_all(data).unwrap();
+}
