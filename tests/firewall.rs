@@ -50,7 +50,10 @@ fn prerequisites(test: &str) -> Option<PathBuf> {
         Some("/usr/bin/python3 missing (bash scripts/firewall-deps.sh)".into())
     } else {
         // `ip netns` must work here (a container may refuse it).
-        let probe = format!("smfw{}-probe", std::process::id());
+        // One name per call: tests run in parallel threads of one process.
+        static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let probe = format!("smfw{}-probe{n}", std::process::id() % 100_000);
         let ok = sh("ip", &["netns", "add", &probe]).is_ok();
         let _ = sh("ip", &["netns", "del", &probe]);
         (!ok).then(|| "`ip netns add` failed: network namespaces unavailable here".into())
