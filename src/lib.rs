@@ -1,6 +1,7 @@
 //! secure-mattermost: policy engine and renderers for hardened Mattermost
 //! deployments declared with the `services.secureMattermost` Nix module.
 
+pub mod atomic_dir;
 pub mod catalog;
 pub mod cli;
 pub mod dates;

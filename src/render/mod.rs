@@ -61,56 +61,8 @@ pub fn artifacts(d: &Deployment, config: &serde_json::Value, bins: &Binaries) ->
     })
 }
 
-/// Write into a fresh temporary directory beside `out`, then rename it into
-/// place: a failure leaves either the old directory or none, never half.
+/// Replaces `out` with exactly these files, crash-safely: see
+/// [`crate::atomic_dir`].
 pub fn write_atomically(out: &Path, files: &[(String, String)]) -> Result<(), Error> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".secure-mattermost-")
-        .tempdir_in(&parent)
-        .map_err(|e| Error::io(&parent, e))?;
-    for (name, text) in files {
-        let p = tmp.path().join(name);
-        std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?;
-    }
-    set_mode(tmp.path(), 0o755)?;
-    let old = if out.exists() {
-        let old = tempfile::Builder::new()
-            .prefix(".secure-mattermost-old-")
-            .tempdir_in(&parent)
-            .map_err(|e| Error::io(&parent, e))?;
-        let old_path = old.keep();
-        std::fs::remove_dir(&old_path).map_err(|e| Error::io(&old_path, e))?;
-        std::fs::rename(out, &old_path).map_err(|e| Error::io(out, e))?;
-        Some(old_path)
-    } else {
-        None
-    };
-    let tmp_path = tmp.keep();
-    if let Err(e) = std::fs::rename(&tmp_path, out) {
-        if let Some(old) = &old {
-            let _ = std::fs::rename(old, out);
-        }
-        let _ = std::fs::remove_dir_all(&tmp_path);
-        return Err(Error::io(out, e));
-    }
-    if let Some(old) = old {
-        let _ = std::fs::remove_dir_all(old);
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
-fn set_mode(p: &Path, mode: u32) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io(p, e))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) -> Result<(), Error> {
-    Ok(())
+    crate::atomic_dir::replace(out, files)
 }
