@@ -158,13 +158,23 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             finish(&checked.report)?;
             let install_dir = install_dir.unwrap_or_else(|| checked.doc.secure_mattermost.baremetal.install_dir.clone());
             let bins = Binaries { mattermost: mattermost_bin, helper: helper_bin, artifact_dir: install_dir };
-            let mut files = render::artifacts(&checked.doc.secure_mattermost, &checked.config, &bins)?;
-            files.push(("outcomes.json".into(), outcomes_json(&checked)));
-            files.push((
-                "assessment-results.oscal.json".into(),
-                crate::oscal::assessment_results(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today.to_string()),
-            ));
-            crate::evidence::extend_render(&mut files, &checked.doc, &checked.report, checked.today, &evidence)?;
+            // The deployable files and the evidence are independent: built
+            // side by side, then joined in a fixed order.
+            let (artifacts, evidence_files) = std::thread::scope(|s| {
+                let ev = s.spawn(|| crate::evidence::render_files(&checked.doc, &checked.report, checked.today, &evidence));
+                let artifacts = render::artifacts(&checked.doc.secure_mattermost, &checked.config, &bins).map(|mut files| {
+                    files.push(("outcomes.json".into(), outcomes_json(&checked)));
+                    files.push((
+                        "assessment-results.oscal.json".into(),
+                        crate::oscal::assessment_results(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today.to_string()),
+                    ));
+                    files
+                });
+                (artifacts, ev.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            });
+            let mut files = artifacts?;
+            files.extend(evidence_files?);
+            crate::evidence::sign(&mut files, &evidence)?;
             render::write_atomically(&out, &files)?;
             output::stderr(&format!("wrote {} artifact(s) to {}", files.len(), out.display()));
             Ok(exit::OK)
@@ -278,7 +288,19 @@ fn check(input: &InputArgs) -> Result<Option<Checked>, Error> {
             let (text, name) = read_input(path)?;
             document::parse(&text, &name)?
         }
-        (None, Some(path)) => document::from_value(evaluate_nix(path)?, &path.display().to_string())?,
+        (None, Some(path)) => {
+            // The evaluator runs on its own thread; meanwhile this one loads
+            // what the check reads next (each is parsed once per process).
+            let value = std::thread::scope(|s| {
+                s.spawn(|| {
+                    Catalog::load();
+                    crate::options::all();
+                    crate::secrets::Secrets::get();
+                });
+                evaluate_nix(path)
+            })?;
+            document::from_value(value, &path.display().to_string())?
+        }
         (None, None) => return Err(Error::Usage { detail: "give --input FILE or --config FILE.nix".into() }),
     };
     if !doc.secure_mattermost.enable {

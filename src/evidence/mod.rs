@@ -212,16 +212,10 @@ pub fn files(ctx: &Context) -> Vec<(String, String)> {
     out
 }
 
-/// The whole evidence step of `render`: provenance, the optional scan (an
-/// unwaived vulnerability in the server fails the render), the evidence
-/// files, and the optional signed manifest over every file of the bundle.
-pub fn extend_render(
-    files_so_far: &mut Vec<(String, String)>,
-    doc: &Document,
-    report: &Report,
-    today: Date,
-    args: &EvidenceArgs,
-) -> Result<(), Error> {
+/// The evidence step of `render`: provenance, the optional scan (an
+/// unwaived vulnerability in the server fails the render) and the evidence
+/// files. [`sign`] then covers every file of the bundle.
+pub fn render_files(doc: &Document, report: &Report, today: Date, args: &EvidenceArgs) -> Result<Vec<(String, String)>, Error> {
     let d = &doc.secure_mattermost;
     let scan = match (&args.scan_binary, &args.vuln_db) {
         (Some(bin), Some(db)) => {
@@ -257,9 +251,13 @@ pub fn extend_render(
         provenance: provenance(doc, today),
         scan: scan.as_ref(),
     };
-    files_so_far.extend(files(&ctx));
+    Ok(files(&ctx))
+}
+
+/// With `--sign-key`: the signed manifest over every file of the bundle.
+pub fn sign(files: &mut Vec<(String, String)>, args: &EvidenceArgs) -> Result<(), Error> {
     if let Some(key) = &args.sign_key {
-        sign::sign_bundle(files_so_far, key)?;
+        sign::sign_bundle(files, key)?;
     }
     Ok(())
 }
