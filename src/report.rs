@@ -31,7 +31,8 @@ pub fn summary(report: &Report) -> serde_json::Value {
     })
 }
 
-fn word(o: Outcome) -> &'static str {
+/// The outcome as the tables print it.
+pub(crate) fn word(o: Outcome) -> &'static str {
     match o {
         Outcome::Pass => "pass",
         Outcome::NotApplicable => "n/a",

@@ -1195,16 +1195,6 @@ fn config_drift(live: &Value, d: &Declared) -> Finding {
 
 // ---------------------------------------------------------------- output
 
-fn word(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pass => "pass",
-        Outcome::NotApplicable => "n/a",
-        Outcome::Advisory => "advisory",
-        Outcome::Waived => "WAIVED",
-        Outcome::Fail | Outcome::IneffectiveWithoutLicence => "FAIL",
-    }
-}
-
 fn summary(f: &[Finding]) -> Value {
     let n = |o: &[Outcome]| f.iter().filter(|x| o.contains(&x.outcome)).count();
     json!({
@@ -1224,7 +1214,7 @@ fn table(t: &Target, findings: &[Finding], elapsed: Duration) -> String {
     out.push_str(&format!("{:<8} {:<8} {:<w$} FOUND\n", "OUTCOME", "SEVERITY", "CHECK"));
     for f in &shown {
         let sev = format!("{:?}", f.severity).to_lowercase();
-        out.push_str(&format!("{:<8} {:<8} {:<w$} {}\n", word(f.outcome), sev, f.id, f.found));
+        out.push_str(&format!("{:<8} {:<8} {:<w$} {}\n", crate::report::word(f.outcome), sev, f.id, f.found));
         if f.outcome.is_failure() || f.outcome == Outcome::Advisory {
             out.push_str(&format!("{:<8} {:<8} {:<w$} expected: {}\n", "", "", "", f.expected));
         }

@@ -92,41 +92,15 @@ ExecStart={helper} backup --input {decl}\n\
 # The backup directory is the only place it writes (created by the install\n\
 # step, owned by {USER}, mode 0700); without it the helper says so.\n\
 ReadWritePaths=-{dir}\n\
-# Reads the file store the server's user owns: read and search, never write.\n\
-CapabilityBoundingSet=CAP_DAC_READ_SEARCH\n\
-AmbientCapabilities=CAP_DAC_READ_SEARCH\n\
-UMask=0077\n\
-NoNewPrivileges=yes\n\
-ProtectSystem=strict\n\
-ProtectHome=yes\n\
-PrivateTmp=yes\n\
-PrivateDevices=yes\n\
 PrivateIPC=yes\n\
 PrivateMounts=yes\n\
-ProtectKernelTunables=yes\n\
-ProtectKernelModules=yes\n\
-ProtectKernelLogs=yes\n\
-ProtectControlGroups=yes\n\
-ProtectClock=yes\n\
-ProtectHostname=yes\n\
-ProtectProc=invisible\n\
-ProcSubset=pid\n\
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n\
-RestrictNamespaces=yes\n\
-RestrictRealtime=yes\n\
-RestrictSUIDSGID=yes\n\
-LockPersonality=yes\n\
-MemoryDenyWriteExecute=yes\n\
-RemoveIPC=yes\n\
-KeyringMode=private\n\
-DevicePolicy=closed\n\
-SystemCallArchitectures=native\n\
-SystemCallFilter=@system-service\n\
-SystemCallFilter=~@privileged @resources\n\
-SystemCallErrorNumber=EPERM\n\
+# Reads the file store the server's user owns: read and search, never write.\n\
+{sandbox}\
 Nice=10\n\
 IOSchedulingClass=idle\n",
         domain = d.domain,
+        sandbox = super::sandbox::common("CAP_DAC_READ_SEARCH") + super::sandbox::HELPER_EXTRA,
         helper = exec_word(&bins.helper),
         decl = exec_word(&decl),
         dir = b.directory,

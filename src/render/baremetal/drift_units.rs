@@ -14,7 +14,7 @@
 
 use crate::document::{Deployment, Document, SCHEMA_VERSION};
 use crate::error::Error;
-use crate::render::baremetal::systemd::{self, exec_word, HELPER_SANDBOX};
+use crate::render::baremetal::systemd::{self, exec_word};
 use crate::render::Binaries;
 use crate::validate;
 
@@ -59,7 +59,8 @@ SupplementaryGroups=mattermost\n\
 {credential}\
 # AF_NETLINK: the resolver's address configuration check.\n\
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK\n\
-{HELPER_SANDBOX}",
+{sandbox}",
+        sandbox = super::sandbox::helper(),
         domain = d.domain,
         helper = exec_word(&bins.helper),
     ))

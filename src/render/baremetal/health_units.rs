@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::render::baremetal::systemd::{exec_word, HELPER_SANDBOX};
+use crate::render::baremetal::systemd::{exec_word};
 use crate::render::Binaries;
 use crate::semantic::net::{self, ListenScope};
 use crate::validate;
@@ -79,7 +79,8 @@ DynamicUser=yes\n\
 PrivateUsers=yes\n\
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n\
 {filter}\
-{HELPER_SANDBOX}",
+{sandbox}",
+        sandbox = super::sandbox::helper(),
         helper = exec_word(&bins.helper),
     ))
 }

@@ -9,5 +9,6 @@ pub mod nftables;
 pub mod nginx;
 pub mod pg_hba;
 pub mod postgresql_conf;
+pub mod sandbox;
 pub mod secret_env;
 pub mod systemd;

@@ -71,40 +71,6 @@ pub fn installed(bins: &Binaries, name: &str) -> Result<String, Error> {
     Ok(path)
 }
 
-/// Sandboxing shared by the helper's own oneshot services (health, drift):
-/// no privileges, a read-only view of the system, no devices, kernel or
-/// namespaces, native system calls of the service set only.
-pub const HELPER_SANDBOX: &str = "\
-UMask=0077
-NoNewPrivileges=yes
-CapabilityBoundingSet=
-AmbientCapabilities=
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-DevicePolicy=closed
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-ProtectProc=invisible
-ProcSubset=pid
-KeyringMode=private
-RemoveIPC=yes
-RestrictNamespaces=yes
-RestrictRealtime=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
-MemoryDenyWriteExecute=yes
-SystemCallArchitectures=native
-SystemCallFilter=@system-service
-SystemCallFilter=~@privileged @resources
-SystemCallErrorNumber=EPERM
-";
-
 pub fn render(d: &Deployment, config: &serde_json::Value, bins: &Binaries) -> Result<String, Error> {
     flag("--helper-bin", &bins.helper)?;
     flag("--mattermost-bin", &bins.mattermost)?;
@@ -153,33 +119,14 @@ StandardOutput=journal\n\
 StandardError=journal\n\
 SyslogIdentifier=mattermost\n\
 Restart=on-failure\n\
-UMask=0077\n\
-NoNewPrivileges=yes\n\
-CapabilityBoundingSet=\n\
-AmbientCapabilities=\n\
-ProtectSystem=strict\n\
-ProtectHome=yes\n\
-PrivateTmp=yes\n\
-PrivateDevices=yes\n\
-ProtectKernelTunables=yes\n\
-ProtectKernelModules=yes\n\
-ProtectKernelLogs=yes\n\
-ProtectControlGroups=yes\n\
-ProtectClock=yes\n\
-ProtectHostname=yes\n\
 # AF_NETLINK: Go's interface listing, which clustering uses.\n\
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK\n\
-RestrictNamespaces=yes\n\
-RestrictRealtime=yes\n\
-RestrictSUIDSGID=yes\n\
-LockPersonality=yes\n\
-SystemCallArchitectures=native\n\
-SystemCallFilter=@system-service\n\
-SystemCallFilter=~@privileged @resources\n\
+{sandbox}\
 \n\
 [Install]\n\
 WantedBy=multi-user.target\n",
         domain = d.domain,
+        sandbox = super::sandbox::common(""),
         helper = exec_word(&bins.helper),
         mattermost = exec_word(&bins.mattermost),
         config = exec_word(&config_path),
