@@ -81,3 +81,52 @@ fn card_example_renders_from_nix_without_nix_and_matches_the_real_nix_document()
         assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f} differs");
     }
 }
+
+/// High availability on bare metal: clustering with encrypted gossip (no SSH
+/// tunnels), shared file storage required, the gossip ports open only
+/// between the declared cluster nodes, and every one of those settings pinned
+/// so the System Console cannot turn encryption off.
+#[test]
+fn baremetal_ha_cluster_encrypts_gossip_and_needs_shared_storage() {
+    use serde_json::json;
+    let render_doc = |doc: &serde_json::Value| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let r = run_stdin(&["render", "--input", "-", "--out", out.to_str().unwrap(), "--today", TODAY], &doc.to_string());
+        (dir, out, r)
+    };
+    let nodes = json!({"replicas": 2, "baremetal": {"networks": {"clusterNodes": ["10.0.2.11/32", "10.0.2.12/32"]}}});
+
+    // Local disk on two nodes: refused before anything is written.
+    let (_d, out, r) = render_doc(&patched(base("baremetal"), &nodes));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("replicas") && r.stderr.contains("fileStorage"), "{}", r.stderr);
+    assert!(!out.exists());
+
+    // Shared NFS storage: clustered, gossip encrypted, pinned, firewalled.
+    let ha = patched(patched(base("baremetal"), &nodes), &json!({"fileStorage": {"driver": "nfs", "directory": "/srv/mattermost-nfs/data"}}));
+    let (_d, out, r) = render_doc(&ha);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["ClusterSettings"]["Enable"], json!(true));
+    assert_eq!(config["ClusterSettings"]["EnableGossipEncryption"], json!(true));
+    assert_eq!(config["FileSettings"]["Directory"], json!("/srv/mattermost-nfs/data"));
+    let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("secret-env.json")).unwrap()).unwrap();
+    let pinned = |env: &str| spec["pinned"].as_array().unwrap().iter().find(|p| p["env"] == env).map(|p| p["value"].clone());
+    assert_eq!(pinned("MM_CLUSTERSETTINGS_ENABLE"), Some(json!("true")));
+    assert_eq!(pinned("MM_CLUSTERSETTINGS_ENABLEGOSSIPENCRYPTION"), Some(json!("true")));
+    let nft = std::fs::read_to_string(out.join("nftables.conf")).unwrap();
+    assert!(nft.contains("10.0.2.11") && nft.contains("10.0.2.12"), "cluster nodes missing from the firewall:\n{nft}");
+    assert!(nft.contains("8074"), "no gossip rule:\n{nft}");
+
+    // Gossip in clear fails the check, and so does clustering without a
+    // licence that honours it.
+    let clear = patched(ha.clone(), &json!({"settings": {"ClusterSettings": {"EnableGossipEncryption": false}}}));
+    let (r, outcomes) = check_json(&clear);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(failing_rules(&outcomes.unwrap()).contains(&"cluster-gossip-encryption".to_string()));
+    let unlicensed = patched(ha, &json!({"license": {"edition": "team"}}));
+    let (r, outcomes) = check_json(&unlicensed);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(failing_rules(&outcomes.unwrap()).contains(&"licence-clustering".to_string()), "{}", r.stdout);
+}
