@@ -413,7 +413,7 @@ fn install_places_every_file_with_owner_and_mode() {
     // Other helpers' files are placed too (PostgreSQL's where a cluster is), none is left out.
     let placed = r.stdout.lines().count();
     let rendered = std::fs::read_dir(&out).unwrap().count();
-    assert_eq!(placed, rendered + 1, "one line per file and the site link:\n{}", r.stdout);
+    assert_eq!(placed, rendered + 3, "one line per file, the site link, the backup account and directory:\n{}", r.stdout);
     if out.join("pg_hba.conf").exists() {
         let m = std::fs::metadata(at("/etc/postgresql/16/main/pg_hba.conf")).unwrap();
         assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o640, 0, pg));
@@ -498,6 +498,118 @@ fn install_places_every_file_with_owner_and_mode() {
     assert!(r.stderr.contains("another install directory"), "{}", r.stderr);
 }
 
+fn passwd_entry(root: &Path, name: &str) -> Option<Vec<String>> {
+    std::fs::read_to_string(root.join("etc/passwd")).ok()?.lines().find(|l| l.starts_with(&format!("{name}:"))).map(|l| l.split(':').map(str::to_string).collect())
+}
+
+fn group_id(root: &Path, name: &str) -> Option<u32> {
+    std::fs::read_to_string(root.join("etc/group")).ok()?.lines().find(|l| l.starts_with(&format!("{name}:"))).and_then(|l| l.split(':').nth(2)?.parse().ok())
+}
+
+/// With backups on, `install --root` creates the `mattermost-backup` system
+/// account (useradd --prefix, in the staging tree's etc/passwd and
+/// etc/group only) and the backup directory, 0700, owned by it; again it
+/// changes nothing; it repairs a loosened directory and keeps its contents;
+/// it uses an existing account (or group) as it is; a symlinked or
+/// non-directory backup path is refused before anything is written; with
+/// backups off it makes neither.
+fn install_makes_the_backup_account_and_directory() {
+    const TEST: &str = "host_timers/install_backup_account_and_directory";
+    if !on_path("useradd") {
+        return skip_missing("useradd", TEST, "useradd (Debian's passwd package) is not installed");
+    }
+    let host_passwd = std::fs::read("/etc/passwd").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert_eq!(render(&example(), &out, TODAY, &[]).code, 0);
+    assert!(out.join("mattermost-backup.service").exists(), "the example has backups on");
+    let unit = read(&out, "mattermost-backup.service");
+    let backups = example()["secureMattermost"]["baremetal"]["backups"]["directory"].as_str().unwrap().to_string();
+    assert!(unit.contains("User=mattermost-backup\n") && unit.contains(&format!("ReadWritePaths=-{backups}\n")), "{unit}");
+    let (mm, pg) = (4242u32, 4243u32);
+    let root = staging_root(&dir.path().join("a"), &[("mattermost", mm), ("postgres", pg)]);
+    let r = install(&out, &root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let entry = passwd_entry(&root, "mattermost-backup").unwrap_or_else(|| panic!("no mattermost-backup in the staging etc/passwd:\n{}", r.stdout));
+    let (uid, gid): (u32, u32) = (entry[2].parse().unwrap(), entry[3].parse().unwrap());
+    assert!(uid > 0 && uid < 1000, "not a system account: uid {uid}");
+    assert_eq!(Some(gid), group_id(&root, "mattermost-backup"), "its own group is its primary group");
+    assert_eq!((entry[5].as_str(), entry[6].as_str()), ("/nonexistent", "/usr/sbin/nologin"), "no home, no login shell");
+    assert!(!root.join("nonexistent").exists());
+    assert_eq!(std::fs::read("/etc/passwd").unwrap(), host_passwd, "the host's /etc/passwd was changed");
+    assert!(r.stdout.contains(&format!("created   account mattermost-backup (uid {uid}, gid {gid}")), "{}", r.stdout);
+    let at = |p: &str| root.join(p.trim_start_matches('/'));
+    let m = std::fs::symlink_metadata(at(&backups)).unwrap();
+    assert!(m.is_dir());
+    assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o700, uid, gid), "{backups}");
+    assert!(r.stdout.contains(&format!("installed {backups}/ (0700 mattermost-backup:mattermost-backup")), "{}", r.stdout);
+    // The parents the install made are root's, 0755.
+    let parent = std::fs::metadata(at(&backups).parent().unwrap()).unwrap();
+    assert_eq!((parent.mode() & 0o7777, parent.uid()), (0o755, 0));
+
+    // Again: nothing changes.
+    let r = install(&out, &root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("unchanged account mattermost-backup") && r.stdout.contains(&format!("unchanged {backups}/")), "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(root.join("etc/passwd")).unwrap().matches("mattermost-backup:").count(), 1);
+
+    // Loosened and given away: repaired, the backups in it kept.
+    std::fs::write(at(&backups).join("20261122T023000Z"), "a set").unwrap();
+    std::fs::set_permissions(at(&backups), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(at(&backups), Some(mm), Some(mm)).unwrap();
+    let r = install(&out, &root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&format!("updated   {backups}/")), "{}", r.stdout);
+    let m = std::fs::metadata(at(&backups)).unwrap();
+    assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o700, uid, gid));
+    assert_eq!(std::fs::read_to_string(at(&backups).join("20261122T023000Z")).unwrap(), "a set");
+
+    // An existing account is used as it is; an existing group becomes the new user's.
+    let root = staging_root(&dir.path().join("b"), &[("mattermost", mm), ("postgres", pg), ("mattermost-backup", 4321)]);
+    let r = install(&out, &root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("unchanged account mattermost-backup (uid 4321, gid 4321"), "{}", r.stdout);
+    let m = std::fs::metadata(root.join(backups.trim_start_matches('/'))).unwrap();
+    assert_eq!((m.uid(), m.gid()), (4321, 4321));
+    let root = staging_root(&dir.path().join("c"), &[("mattermost", mm), ("postgres", pg)]);
+    std::fs::OpenOptions::new().append(true).open(root.join("etc/group")).unwrap().write_all(b"mattermost-backup:x:4555:\n").unwrap();
+    let r = install(&out, &root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(passwd_entry(&root, "mattermost-backup").unwrap()[3], "4555", "the existing group is the new user's");
+
+    // A symbolic link or a file where the directory goes: refused, nothing written.
+    for (what, make) in [("symlink", true), ("file", false)] {
+        let root = staging_root(&dir.path().join(format!("bad-{what}")), &[("mattermost", mm), ("postgres", pg)]);
+        let p = root.join(backups.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        if make {
+            std::os::unix::fs::symlink(dir.path(), &p).unwrap();
+        } else {
+            std::fs::write(&p, "").unwrap();
+        }
+        let r = install(&out, &root);
+        assert_eq!(r.code, 3, "a {what} at the backup directory: {} {}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(&backups) || r.stderr.contains("backup directory"), "{}", r.stderr);
+        assert!(!root.join("etc/secure-mattermost").exists() && passwd_entry(&root, "mattermost-backup").is_none(), "a refusal still installed something");
+    }
+
+    // Another directory; and with backups off neither the account nor a directory.
+    let custom = dir.path().join("custom");
+    assert_eq!(render(&patched(example(), &json!({"baremetal": {"backups": {"directory": "/srv/backup/mm"}}})), &custom, TODAY, &[]).code, 0);
+    let root = staging_root(&dir.path().join("d"), &[("mattermost", mm), ("postgres", pg)]);
+    let r = install(&custom, &root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::metadata(root.join("srv/backup/mm")).unwrap().mode() & 0o7777, 0o700);
+    let off = dir.path().join("off");
+    assert_eq!(render(&patched(example(), &json!({"baremetal": {"backups": {"enable": false}}, "justification": {"backup-scheduled": {"reason": "Backups of this host are taken by the storage array's snapshots", "approvedBy": "ISSO J. Doe", "expires": "2027-06-30", "ticket": "POAM-77"}}})), &off, TODAY, &[]).code, 0);
+    let root = staging_root(&dir.path().join("e"), &[("mattermost", mm), ("postgres", pg)]);
+    assert!(!off.join("mattermost-backup.service").exists());
+    let r = install(&off, &root);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(passwd_entry(&root, "mattermost-backup").is_none() && !root.join(backups.trim_start_matches('/')).exists(), "{}", r.stdout);
+    assert!(!r.stdout.contains("mattermost-backup"), "{}", r.stdout);
+}
+
 tests![
     every_unit_and_timer_verifies_and_each_service_is_sandboxed,
     health_check_answers_ok_only_for_a_healthy_ping,
@@ -505,4 +617,5 @@ tests![
     drift_check_runs_verify_with_the_rendered_arguments,
     declaration_is_the_checked_document_without_secrets,
     install_places_every_file_with_owner_and_mode,
+    install_makes_the_backup_account_and_directory,
 ];

@@ -12,6 +12,15 @@
 //! are taken below it and owners are looked up in its `etc/passwd` and
 //! `etc/group`.
 //!
+//! With backups on (`baremetal.backups.enable`), install also makes what
+//! `mattermost-backup.service` runs as and writes to: the system account
+//! [`backup_units::USER`] when the target lacks it (`useradd --system`,
+//! below `--root` with `useradd --prefix`; no home, no login shell), and
+//! `baremetal.backups.directory`, mode 0700, owned by that account (an
+//! existing directory keeps its contents; its owner and mode are repaired).
+//! The backup directory is checked with the files, before anything is
+//! written; the account is created after every check.
+//!
 //! Exit codes: 0 installed (or already in place); 2 not a bare-metal render
 //! directory, an unknown file, or a render for another install directory;
 //! 3 a file or owner that cannot be read or written, or a symlinked target.
@@ -26,6 +35,7 @@ use serde_json::json;
 use crate::cli::Format;
 use crate::error::{exit, Error};
 use crate::output;
+use crate::render::baremetal::backup_units;
 use crate::render::baremetal::systemd::exec_word;
 
 #[derive(Args, Debug)]
@@ -191,6 +201,12 @@ pub fn run(args: InstallArgs, format: Format) -> Result<i32, Error> {
     }
     names.sort();
     let accounts = Accounts::read(&args.root)?;
+    // The backup job's directory, when backups are on: a real directory (or
+    // none yet), no symbolic link on the way.
+    let backup_dir = backup_units::wanted(d).then(|| d.baremetal.backups.directory.clone());
+    if let Some(dir) = &backup_dir {
+        check_backup_directory(&args.root, dir)?;
+    }
     let cluster = postgresql_cluster(&args.root, d.database.postgresql_version);
     let mut steps = Vec::new();
     let mut skipped = Vec::new();
@@ -239,6 +255,18 @@ pub fn run(args: InstallArgs, format: Format) -> Result<i32, Error> {
 
     let mut report = Vec::new();
     let mut text = String::new();
+    // Every check passed: the account the backup runs as, if it is missing.
+    let backup_owner = match &backup_dir {
+        Some(_) => {
+            let (created, uid, gid) = backup_account(&args.root, &accounts)?;
+            let user = backup_units::USER;
+            let word = if created { "created" } else { "unchanged" };
+            text.push_str(&format!("{word:<9} account {user} (uid {uid}, gid {gid}: system account, no home, no login shell)\n"));
+            report.push(json!({"account": user, "uid": uid, "gid": gid, "action": word}));
+            Some((uid, gid))
+        }
+        None => None,
+    };
     for s in &steps {
         let target = below(&args.root, &s.host_path);
         make_dirs(&args.root, &s.host_path)?;
@@ -251,6 +279,12 @@ pub fn run(args: InstallArgs, format: Format) -> Result<i32, Error> {
         let action = enable_link(&below(&args.root, path), target)?;
         text.push_str(&format!("{:<9} {path} -> {target} (enables the site)\n", action.word()));
         report.push(json!({"link": path, "target": target, "action": action.word()}));
+    }
+    if let (Some(dir), Some((uid, gid))) = (&backup_dir, backup_owner) {
+        let action = backup_directory(&args.root, dir, uid, gid)?;
+        let user = backup_units::USER;
+        text.push_str(&format!("{:<9} {dir}/ (0700 {user}:{user}, the backup directory)\n", action.word()));
+        report.push(json!({"directory": dir, "mode": "0700", "owner": user, "group": user, "action": action.word()}));
     }
     for (name, why) in &skipped {
         text.push_str(&format!("{:<9} {name}: {why}\n", "skipped"));
@@ -333,6 +367,82 @@ fn no_symlink_on_the_way(root: &Path, host_path: &str, leaf: bool) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// `baremetal.backups.directory` below `root`: absolute and normalised,
+/// no symbolic link on the way or at its end, a directory if it exists.
+fn check_backup_directory(root: &Path, dir: &str) -> Result<(), Error> {
+    if dir == "/" || !crate::validate::normalised_path(dir) {
+        return Err(usage(format!("baremetal.backups.directory {dir:?}: not a normalised absolute directory of its own; nothing was installed")));
+    }
+    no_symlink_on_the_way(root, dir, false)?;
+    let p = below(root, dir);
+    match std::fs::symlink_metadata(&p) {
+        Ok(m) if m.file_type().is_symlink() => Err(io(&p, "is a symbolic link: the backup directory must be a directory of its own (nothing was installed)")),
+        Ok(m) if !m.is_dir() => Err(io(&p, "is not a directory: the backup directory must be one (nothing was installed)")),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&p, e)),
+    }
+}
+
+/// The backup service's account: found in the target's etc/passwd and
+/// etc/group, or created there with useradd (`--prefix` below a staging
+/// root). Returns whether it was created, its uid and gid.
+fn backup_account(root: &Path, accounts: &Accounts) -> Result<(bool, u32, u32), Error> {
+    let user = backup_units::USER;
+    let has_user = accounts.users.iter().any(|(n, _)| n == user);
+    let has_group = accounts.groups.iter().any(|(n, _)| n == user);
+    if has_user && has_group {
+        return Ok((false, accounts.uid(user)?, accounts.gid(user)?));
+    }
+    if has_user {
+        return Err(io(
+            &accounts.group,
+            format!("user `{user}` exists but group `{user}` does not: create it (groupadd --system {user}) and make it the user's primary group (usermod -g {user} {user})"),
+        ));
+    }
+    let mut useradd = std::process::Command::new("useradd");
+    if root.components().any(|c| !matches!(c, Component::RootDir)) {
+        let abs = std::fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
+        useradd.arg("--prefix").arg(abs);
+    }
+    useradd.args(["--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "--comment", "Mattermost backups (secure-mattermost)"]);
+    if has_group {
+        useradd.args(["--gid", user]);
+    } else {
+        useradd.arg("--user-group");
+    }
+    useradd.arg(user);
+    let how = format!("useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin {user}");
+    let out = useradd.output().map_err(|e| io(&accounts.passwd, format!("cannot run useradd to create the account `{user}` ({e}): create it with `{how}`")))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(io(&accounts.passwd, format!("useradd could not create the account `{user}`: {why}")));
+    }
+    let again = Accounts::read(root)?;
+    Ok((true, again.uid(user)?, again.gid(user)?))
+}
+
+/// `dir` below `root`, mode 0700 and owned by `uid`:`gid`; its parents made
+/// as [`make_dirs`] does. An existing directory keeps its contents.
+fn backup_directory(root: &Path, dir: &str, uid: u32, gid: u32) -> Result<Action, Error> {
+    make_dirs(root, dir)?;
+    let p = below(root, dir);
+    let action = match std::fs::symlink_metadata(&p) {
+        Ok(m) if m.file_type().is_symlink() || !m.is_dir() => return Err(io(&p, "is not a directory (or is a symbolic link)")),
+        Ok(m) if m.mode() & 0o7777 == 0o700 && m.uid() == uid && m.gid() == gid => return Ok(Action::Unchanged),
+        Ok(_) => Action::Updated,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir(&p).map_err(|e| Error::io(&p, e))?;
+            Action::Installed
+        }
+        Err(e) => return Err(Error::io(&p, e)),
+    };
+    std::os::unix::fs::chown(&p, Some(uid), Some(gid)).map_err(|e| Error::io(&p, e))?;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(&p, e))?;
+    sync_dir(p.parent().unwrap_or(Path::new("/")))?;
+    Ok(action)
 }
 
 /// The directories on the way to `host_path`, made 0755 root:root where missing.
