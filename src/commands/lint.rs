@@ -6,7 +6,7 @@
 //! at file:line:column with the place underlined and the secret's characters
 //! masked: lint output lands in CI logs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use miette::{Diagnostic, NamedSource, SourceSpan};
@@ -141,6 +141,22 @@ fn collect(paths: &[PathBuf], out: &mut Vec<PathBuf>, errors: &mut Vec<Error>) {
     }
 }
 
+/// One file's part of the output, made by a worker: stderr diagnostics,
+/// text for stdout, JSON/SARIF findings for the closing document.
+#[derive(Default)]
+struct Linted {
+    stderr: Option<String>,
+    text: String,
+    json: Vec<Value>,
+    sarif: Vec<Value>,
+    /// The exit code this file alone would give.
+    code: i32,
+    findings: usize,
+}
+
+/// Files linted at once (their results are held until the batch is written).
+const BATCH: usize = 64;
+
 pub fn run(args: LintArgs, format: Format) -> Result<i32, Error> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -159,80 +175,25 @@ pub fn run(args: LintArgs, format: Format) -> Result<i32, Error> {
         bump(e.exit_code());
         output::stderr(&format!("{:?}", miette::Report::new(e)));
     }
+    // Shared, read-only state, loaded before the workers start.
+    Secrets::get();
+    Catalog::load();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let mut total = 0usize;
     let mut sarif_results: Vec<Value> = Vec::new();
     let mut json_findings: Vec<Value> = Vec::new();
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor()).with_width(120);
-    let mut text = String::new();
-    for file in &files {
-        let name = file.display().to_string();
-        let source = match std::fs::read(file) {
-            Ok(b) => match String::from_utf8(b) {
-                Ok(s) => s,
-                Err(e) => {
-                    bump(exit::INVALID_INPUT);
-                    output::stderr(&format!("{:?}", miette::Report::new(bad_input(format!("{name}: not UTF-8 (byte offset {})", e.utf8_error().valid_up_to()), None))));
-                    continue;
-                }
-            },
-            Err(e) => {
-                bump(exit::IO);
-                output::stderr(&format!("{:?}", miette::Report::new(Error::io(file, e))));
-                continue;
+    for batch in files.chunks(BATCH) {
+        for l in lint_batch(batch, format, workers) {
+            if let Some(e) = &l.stderr {
+                output::stderr(e);
             }
-        };
-        let findings = match lint_source(&source) {
-            Ok(f) => f,
-            Err(at) => {
-                bump(exit::INVALID_INPUT);
-                let (l, c) = line_col(&source, at);
-                output::stderr(&format!("error[sm::lint::parse]: {name}:{l}:{c}: not valid Nix; nothing in this file was checked"));
-                continue;
+            bump(l.code);
+            total += l.findings;
+            json_findings.extend(l.json);
+            sarif_results.extend(l.sarif);
+            if !l.text.is_empty() {
+                output::stdout(&l.text)?;
             }
-        };
-        if findings.is_empty() {
-            continue;
-        }
-        bump(exit::POLICY_FAILED);
-        total += findings.len();
-        let masked = mask(&source, &findings);
-        for f in &findings {
-            let (line, col) = line_col(&source, f.start);
-            let (end_line, end_col) = line_col(&source, f.end);
-            match format {
-                Format::Text => {
-                    let d = LintDiagnostic {
-                        message: format!("{name}:{line}:{col}: {} (at {})", f.rule.describe(), f.attribute),
-                        code: f.rule.id(),
-                        help: f.rule.help(),
-                        src: NamedSource::new(name.clone(), masked.clone()),
-                        span: (f.start, f.end - f.start).into(),
-                        label: if f.rule.masks() { "here (value masked)".into() } else { "here".into() },
-                    };
-                    let mut s = String::new();
-                    let _ = handler.render_report(&mut s, &d);
-                    text.push_str(&s);
-                    text.push('\n');
-                }
-                Format::Json => json_findings.push(json!({
-                    "file": name, "line": line, "column": col, "endLine": end_line, "endColumn": end_col,
-                    "rule": f.rule.id(), "attribute": f.attribute, "message": f.rule.describe()
-                })),
-                Format::Sarif => sarif_results.push(json!({
-                    "ruleId": f.rule.id(),
-                    "ruleIndex": LintRule::ALL.iter().position(|r| *r == f.rule).unwrap_or(0),
-                    "level": if f.rule == LintRule::PlaceholderJustification { "warning" } else { "error" },
-                    "message": {"text": format!("{} (at {})", f.rule.describe(), f.attribute)},
-                    "locations": [{"physicalLocation": {
-                        "artifactLocation": {"uri": name},
-                        "region": {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col}
-                    }}]
-                })),
-            }
-        }
-        if format == Format::Text {
-            output::stdout(&text)?;
-            text.clear();
         }
     }
     match format {
@@ -257,6 +218,110 @@ pub fn run(args: LintArgs, format: Format) -> Result<i32, Error> {
         1 => exit::POLICY_FAILED,
         _ => exit::OK,
     })
+}
+
+/// Lints a batch of files on `workers` threads; results in the files' order.
+fn lint_batch(files: &[PathBuf], format: Format, workers: usize) -> Vec<Linted> {
+    let workers = workers.clamp(1, files.len().max(1));
+    if workers == 1 {
+        return files.iter().map(|f| lint_file(f, format)).collect();
+    }
+    let share = |w: usize| files.iter().enumerate().skip(w).step_by(workers).map(|(i, f)| (i, lint_file(f, format))).collect::<Vec<_>>();
+    let mut slots: Vec<Option<Linted>> = files.iter().map(|_| None).collect();
+    std::thread::scope(|s| {
+        // The parser recurses with the nesting of the source: the main thread's stack size.
+        let handles: Vec<_> = (1..workers)
+            .map(|w| std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(s, move || share(w)))
+            .collect();
+        let mut place = |part: Vec<(usize, Linted)>| {
+            for (i, l) in part {
+                slots[i] = Some(l);
+            }
+        };
+        place(share(0));
+        for h in handles.into_iter().flatten() {
+            match h.join() {
+                Ok(part) => place(part),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+    });
+    // A share whose thread could not start is linted here, in order.
+    slots.into_iter().zip(files).map(|(l, f)| l.unwrap_or_else(|| lint_file(f, format))).collect()
+}
+
+/// Stack of a worker thread: as large as a main thread's usual 8 MiB.
+const WORKER_STACK: usize = 8 << 20;
+
+fn lint_file(file: &Path, format: Format) -> Linted {
+    let mut l = Linted::default();
+    let name = file.display().to_string();
+    let source = match std::fs::read(file) {
+        Ok(b) => match String::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => {
+                l.code = exit::INVALID_INPUT;
+                l.stderr = Some(format!("{:?}", miette::Report::new(bad_input(format!("{name}: not UTF-8 (byte offset {})", e.utf8_error().valid_up_to()), None))));
+                return l;
+            }
+        },
+        Err(e) => {
+            l.code = exit::IO;
+            l.stderr = Some(format!("{:?}", miette::Report::new(Error::io(file, e))));
+            return l;
+        }
+    };
+    let findings = match lint_source(&source) {
+        Ok(f) => f,
+        Err(at) => {
+            l.code = exit::INVALID_INPUT;
+            let (line, col) = line_col(&source, at);
+            l.stderr = Some(format!("error[sm::lint::parse]: {name}:{line}:{col}: not valid Nix; nothing in this file was checked"));
+            return l;
+        }
+    };
+    if findings.is_empty() {
+        return l;
+    }
+    l.code = exit::POLICY_FAILED;
+    l.findings = findings.len();
+    let masked = mask(&source, &findings);
+    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor()).with_width(120);
+    for f in &findings {
+        let (line, col) = line_col(&source, f.start);
+        let (end_line, end_col) = line_col(&source, f.end);
+        match format {
+            Format::Text => {
+                let d = LintDiagnostic {
+                    message: format!("{name}:{line}:{col}: {} (at {})", f.rule.describe(), f.attribute),
+                    code: f.rule.id(),
+                    help: f.rule.help(),
+                    src: NamedSource::new(name.clone(), masked.clone()),
+                    span: (f.start, f.end - f.start).into(),
+                    label: if f.rule.masks() { "here (value masked)".into() } else { "here".into() },
+                };
+                let mut s = String::new();
+                let _ = handler.render_report(&mut s, &d);
+                l.text.push_str(&s);
+                l.text.push('\n');
+            }
+            Format::Json => l.json.push(json!({
+                "file": name, "line": line, "column": col, "endLine": end_line, "endColumn": end_col,
+                "rule": f.rule.id(), "attribute": f.attribute, "message": f.rule.describe()
+            })),
+            Format::Sarif => l.sarif.push(json!({
+                "ruleId": f.rule.id(),
+                "ruleIndex": LintRule::ALL.iter().position(|r| *r == f.rule).unwrap_or(0),
+                "level": if f.rule == LintRule::PlaceholderJustification { "warning" } else { "error" },
+                "message": {"text": format!("{} (at {})", f.rule.describe(), f.attribute)},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": name},
+                    "region": {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col}
+                }}]
+            })),
+        }
+    }
+    l
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -337,19 +402,6 @@ fn literal_parts(s: &ast::Str) -> String {
         .join("")
 }
 
-/// The full attribute path of a binding: the keys of every enclosing binding, then its own.
-fn full_path(apv: &ast::AttrpathValue) -> Vec<String> {
-    let mut chain = vec![keys_of(apv.attrpath())];
-    let mut node = apv.syntax().parent();
-    while let Some(n) = node {
-        if let Some(outer) = ast::AttrpathValue::cast(n.clone()) {
-            chain.push(keys_of(outer.attrpath()));
-        }
-        node = n.parent();
-    }
-    chain.into_iter().rev().flatten().collect()
-}
-
 fn is_file_option(keys: &[String]) -> bool {
     let Some(last) = keys.last() else { return false };
     let s = Secrets::get();
@@ -374,9 +426,25 @@ pub fn lint_source(source: &str) -> Result<Vec<LintFinding>, usize> {
     let root: SyntaxNode = parse.syntax();
     let mut out: Vec<LintFinding> = Vec::new();
     let range = |n: &SyntaxNode| (usize::from(n.text_range().start()), usize::from(n.text_range().end()));
-    for node in root.descendants() {
+    // One walk: the keys of every binding entered and not yet left, so a
+    // binding's full attribute path (enclosing bindings' keys, then its own)
+    // is the stack, and a string's attribute is its nearest binding's path.
+    // A binding's value comes after the binding, so when a string is reached
+    // a finding on it as a binding's value is already in `out`.
+    let mut stack: Vec<Vec<String>> = Vec::new();
+    for event in root.preorder() {
+        let node = match event {
+            rowan::WalkEvent::Enter(n) => n,
+            rowan::WalkEvent::Leave(n) => {
+                if n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE {
+                    stack.pop();
+                }
+                continue;
+            }
+        };
         if let Some(apv) = ast::AttrpathValue::cast(node.clone()) {
-            let keys = full_path(&apv);
+            stack.push(keys_of(apv.attrpath()));
+            let keys: Vec<String> = stack.concat();
             let attribute = keys.join(".");
             let Some(value) = apv.value() else { continue };
             let vnode = value.syntax().clone();
@@ -410,18 +478,17 @@ pub fn lint_source(source: &str) -> Result<Vec<LintFinding>, usize> {
                 }
                 _ => {}
             }
-        }
-    }
-    // Credentials in any string, wherever it is (lists, let bindings, arguments).
-    for node in root.descendants().filter(|n| n.kind() == SyntaxKind::NODE_STRING) {
-        let Some(s) = ast::Str::cast(node.clone()) else { continue };
-        let (start, end) = range(&node);
-        if out.iter().any(|f| f.start == start && f.end == end) {
-            continue;
-        }
-        if secrets.looks_like_credential(&literal_parts(&s)) {
-            let attribute = node.ancestors().find_map(ast::AttrpathValue::cast).map(|a| full_path(&a).join(".")).unwrap_or_else(|| "(expression)".into());
-            out.push(LintFinding { rule: LintRule::CredentialInString, start, end, attribute });
+        } else if node.kind() == SyntaxKind::NODE_STRING {
+            // Credentials in any string, wherever it is (lists, let bindings, arguments).
+            let Some(s) = ast::Str::cast(node.clone()) else { continue };
+            let (start, end) = range(&node);
+            if out.iter().any(|f| f.start == start && f.end == end) {
+                continue;
+            }
+            if secrets.looks_like_credential(&literal_parts(&s)) {
+                let attribute = if stack.is_empty() { "(expression)".into() } else { stack.concat().join(".") };
+                out.push(LintFinding { rule: LintRule::CredentialInString, start, end, attribute });
+            }
         }
     }
     out.sort_by_key(|f| (f.start, f.end));
