@@ -10,10 +10,25 @@
 #
 # Needs root (PostgreSQL runs as the postgres user, nginx binds 443 and 80,
 # the server gets a mount namespace whose /var/log is the temporary
-# directory's), PostgreSQL, nginx, openssl, curl, python3 and util-linux
-# (bash scripts/mattermost-test-deps.sh and scripts/test.sh install them).
-# The server is scripts/mattermost-build.sh's (built once, cached; run here
+# directory's before it drops to the mattermost account), PostgreSQL,
+# nginx, openssl, curl, python3 and util-linux (bash
+# scripts/mattermost-test-deps.sh and scripts/test.sh install them). The
+# server is scripts/mattermost-build.sh's (built once, cached; run here
 # when missing), the helper target/debug/secure-mattermost (cargo build).
+#
+# The server never runs as root: `secure-mattermost launch` and the server
+# it execs run as the unprivileged `mattermost` system account (made here
+# when missing, as scripts/firewall-deps.sh makes it), through setpriv with
+# no new privileges, an empty capability bounding set and a reset
+# environment. It runs from a root-owned, read-only copy of the server's
+# tree (bin/mattermost with the i18n, templates, fonts and client
+# directories beside it) in the temporary directory, since the cache may
+# sit where that account cannot read (/root); the helper is copied there
+# too when that account cannot execute it where it is. The server's
+# working directory (config.json, file store), its log directory and the
+# database password are that account's alone (directories 0700, files
+# 0600); PostgreSQL's init reads a copy of the password owned by postgres,
+# removed once the role is made.
 #
 # What differs from a host install, and why: the database, certificates,
 # secrets, file store and logs live in the temporary directory; the
@@ -21,8 +36,8 @@
 # under a structured, dated waiver of `sso-only-sign-in` (the server is a
 # Team Edition build, which has no SSO); no mail relay is declared; nginx's
 # listen lines are bound to 127.0.0.1 (the rendered file listens on every
-# address); there is no systemd, so the unit's sandbox does not apply and
-# the server runs as root.
+# address); there is no systemd, so of the unit's sandbox only the account
+# (and no new privileges, no capabilities) applies here.
 #
 # Environment: SM_STACK_DOMAIN (chat.localhost), SM_STACK_DB_PORT (55432),
 # SM_HELPER (a built helper), SECURE_MATTERMOST_SERVER_BIN (a server binary).
@@ -35,7 +50,7 @@ domain="${SM_STACK_DOMAIN:-chat.localhost}"
 db_port="${SM_STACK_DB_PORT:-55432}"
 [[ $db_port =~ ^[0-9]+$ ]] || die "SM_STACK_DB_PORT must be a port number"
 [[ $(id -u) -eq 0 ]] || die "needs root: PostgreSQL runs as the postgres user and nginx binds 443 and 80"
-for tool in openssl curl python3 runuser unshare mount ss nginx; do
+for tool in openssl curl python3 runuser setpriv unshare mount ss nginx; do
   command -v "$tool" >/dev/null || [[ $tool == nginx && -x /usr/sbin/nginx ]] || die "$tool is not installed (bash scripts/mattermost-test-deps.sh; nginx: apt-get install nginx-light)"
 done
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -57,6 +72,14 @@ if [[ ! -x $server ]]; then
   bash "$root/scripts/mattermost-build.sh"
 fi
 [[ -x $server ]] || die "no Mattermost server at $server"
+
+# The server's account, as scripts/firewall-deps.sh makes it.
+if ! getent passwd mattermost >/dev/null; then
+  say "creating the mattermost system account (no login, no home)"
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group mattermost
+fi
+[[ $(id -u mattermost) -ne 0 ]] || die "the mattermost account has uid 0"
+as_mattermost=(setpriv --reuid=mattermost --regid=mattermost --init-groups --no-new-privs --inh-caps=-all --bounding-set=-all --reset-env)
 
 for port in 443 80 8065 "$db_port"; do
   if [[ -n $(ss -Hltn "sport = :$port") ]]; then
@@ -82,6 +105,8 @@ stop_pid() { # pid name seconds
 cleanup() {
   local rc=$?
   trap - INT TERM EXIT
+  # A reader that has gone (a closed pipe) must not cut the cleanup short.
+  trap '' PIPE
   set +e
   say "stopping"
   [[ -n $ng_pid ]] && stop_pid "$ng_pid" nginx 10
@@ -109,9 +134,26 @@ trap 'exit 130' INT TERM
 dir="$(mktemp -d /tmp/secure-mattermost-stack.XXXXXX)"
 chmod 0711 "$dir"
 say "working in $dir"
-mkdir -p "$dir/pg" "$dir/mm/data" "$dir/var-log/mattermost" "$dir/nginx/tmp"
-chmod 0700 "$dir/pg"
+mkdir -p "$dir/pg" "$dir/mm/data" "$dir/secrets" "$dir/var-log/mattermost" "$dir/nginx/tmp"
+chmod 0700 "$dir/pg" "$dir/mm" "$dir/mm/data" "$dir/secrets" "$dir/var-log/mattermost"
 chown postgres: "$dir/pg"
+chown mattermost:mattermost "$dir/mm" "$dir/mm/data" "$dir/secrets" "$dir/var-log/mattermost"
+
+# The server's tree, copied root-owned and read-only for the mattermost account.
+server_src="$(dirname "$(dirname "$server")")"
+say "copying the server ($server_src) to $dir/server"
+mkdir -p "$dir/server/bin"
+install -m 0755 "$server" "$dir/server/bin/mattermost"
+for sub in client i18n templates fonts; do
+  [[ -d $server_src/$sub ]] && cp -R --no-preserve=mode,ownership "$server_src/$sub" "$dir/server/"
+done
+chmod -R u=rwX,go=rX "$dir/server"
+server="$dir/server/bin/mattermost"
+if ! "${as_mattermost[@]}" test -x "$helper"; then
+  say "copying the helper to $dir/server/bin (the mattermost account cannot execute $helper)"
+  install -m 0755 "$helper" "$dir/server/bin/secure-mattermost"
+  helper="$dir/server/bin/secure-mattermost"
+fi
 
 say "certificates: a CA for this run, PostgreSQL's for 127.0.0.1, the proxy's for $domain"
 ssl() { openssl "$@" >/dev/null 2>&1 || die "openssl $1 failed"; }
@@ -126,8 +168,12 @@ issue() { # cn san cert key
 }
 issue localhost "DNS:localhost,IP:127.0.0.1" "$dir/pg/server.crt" "$dir/pg/server.key"
 issue "$domain" "DNS:$domain" "$dir/site.pem" "$dir/site.key"
-(umask 077 && openssl rand -hex 24 >"$dir/pg/database-password")
-chown postgres: "$dir/pg/server.crt" "$dir/pg/server.key" "$dir/pg/database-password"
+chmod 0644 "$dir/ca.pem"
+(umask 077 && openssl rand -hex 24 >"$dir/secrets/database-password")
+chown mattermost:mattermost "$dir/secrets/database-password"
+# init.sql's copy (`-v sm_password_file`), postgres's until the role is made.
+install -o postgres -g postgres -m 0600 "$dir/secrets/database-password" "$dir/pg/database-password"
+chown postgres: "$dir/pg/server.crt" "$dir/pg/server.key"
 
 say "declaration: examples/baremetal.json on loopback ($dir/declaration.json)"
 python3 - "$root/examples/baremetal.json" "$dir" "$domain" "$db_port" "$version" "$pg_major" >"$dir/declaration.json" <<'EOF'
@@ -145,7 +191,7 @@ sm["justification"]["sso-only-sign-in"] = {
     "expires": expires,
     "ticket": "LOCAL-DEMO",
 }
-sm["database"].update({"host": "127.0.0.1", "port": int(port), "passwordFile": d + "/pg/database-password",
+sm["database"].update({"host": "127.0.0.1", "port": int(port), "passwordFile": d + "/secrets/database-password",
                        "sslMode": "verify-full", "caFile": d + "/ca.pem", "postgresqlVersion": int(pg_major)})
 sm["baremetal"]["postgresql"] = {"certificateFile": d + "/pg/server.crt", "keyFile": d + "/pg/server.key"}
 sm["tls"]["certificateFile"] = d + "/site.pem"
@@ -174,15 +220,20 @@ printf "\n# stack-up.sh: the socket in its own directory; the rendered fragment 
 chown -R postgres: "$dir/pg"
 pg_started=1
 pg pg_ctl -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 60 start >/dev/null
-# init.sql's documented apply command, on this copy of the file.
-pg psql -X -q -v ON_ERROR_STOP=1 -f "$dir/pg/init.sql" >/dev/null
+# init.sql's documented apply command, on this copy of the file, reading
+# postgres's copy of the password; the copy goes once the role has it.
+pg psql -X -q -v ON_ERROR_STOP=1 -v sm_password_file="$dir/pg/database-password" -f "$dir/pg/init.sql" >/dev/null
+rm -f -- "$dir/pg/database-password"
 
-say "Mattermost $version through launch (as root: no systemd here, so not the unit's sandboxed mattermost user)"
-install -m 0600 "$dir/out/config.json" "$dir/mm/config.json"
+say "Mattermost $version through launch, as the mattermost account (uid $(id -u mattermost), not root)"
+install -o mattermost -g mattermost -m 0600 "$dir/out/config.json" "$dir/mm/config.json"
+install -o mattermost -g mattermost -m 0600 "$dir/out/secret-env.json" "$dir/mm/secret-env.json"
 (
   cd "$dir/mm"
+  # Root only for the mount namespace (/var/log is $dir/var-log); setpriv
+  # drops to the mattermost account before launch reads any secret.
   exec unshare --mount --propagation private sh -c 'mount --bind "$1" /var/log && shift && exec "$@"' sh "$dir/var-log" \
-    "$helper" launch --spec "$dir/out/secret-env.json" -- "$server" server --config "$dir/mm/config.json"
+    "${as_mattermost[@]}" "$helper" launch --spec "$dir/mm/secret-env.json" -- "$server" server --config "$dir/mm/config.json"
 ) </dev/null >"$dir/mattermost.out" 2>&1 &
 mm_pid=$!
 for ((i = 0; ; i++)); do

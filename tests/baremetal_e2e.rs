@@ -32,8 +32,9 @@
 //!
 //! `stack_up_script_starts_serves_and_stops_cleanly` runs scripts/stack-up.sh
 //! (the README's one command) in a namespace of its own, pings through it,
-//! sends SIGINT and checks that every process it started is gone, its
-//! ports are free and its directory removed.
+//! checks that the server runs as the unprivileged `mattermost` account
+//! (real and effective uid), sends SIGINT and checks that every process it
+//! started is gone, its ports are free and its directory removed.
 //!
 //! Needs root, the server built by scripts/mattermost-build.sh, Debian's
 //! PostgreSQL and nginx; otherwise each test says SKIPPED.
@@ -420,6 +421,8 @@ fn stack_up_script_starts_serves_and_stops_cleanly() {
         .spawn()
         .unwrap();
     let script_pid = child.id();
+    // A failed assertion before the SIGINT below still stops the stack.
+    let _stop = StopOnPanic(script_pid);
     // Its lines, as they come (a reader thread, so a silent script cannot hang the test).
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let reader = BufReader::new(child.stdout.take().unwrap());
@@ -483,6 +486,29 @@ fn stack_up_script_starts_serves_and_stops_cleanly() {
     for want in ["postgres", "mattermost", "nginx"] {
         assert!(names.iter().any(|n| n == want), "no {want} among the stack's processes: {names:?}");
     }
+    // The server runs as the unprivileged mattermost account, never root:
+    // real and effective uid of every process whose executable is the server.
+    let id = Command::new("id").args(["-u", "mattermost"]).output().unwrap();
+    assert!(id.status.success(), "no mattermost account after stack-up.sh: {}", String::from_utf8_lossy(&id.stderr));
+    let mm_uid: u32 = String::from_utf8_lossy(&id.stdout).trim().parse().expect("id -u mattermost prints a uid");
+    assert_ne!(mm_uid, 0, "the mattermost account is root");
+    let servers: Vec<(u32, Vec<u32>)> = procs
+        .iter()
+        .filter(|(pid, _, cmd)| {
+            let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            exe.file_name().is_some_and(|n| n == "mattermost") || cmd.split_whitespace().next().is_some_and(|a| a.rsplit('/').next() == Some("mattermost"))
+        })
+        .map(|(pid, _, _)| {
+            let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let uids = status.lines().find_map(|l| l.strip_prefix("Uid:")).map(|v| v.split_whitespace().filter_map(|u| u.parse().ok()).collect()).unwrap_or_default();
+            (*pid, uids)
+        })
+        .collect();
+    assert!(!servers.is_empty(), "no Mattermost server process among the stack's: {procs:?}");
+    for (pid, uids) in &servers {
+        assert!(uids.len() == 4 && uids[0] == mm_uid && uids[1] == mm_uid, "the server (pid {pid}) runs with real/effective/saved/fs uids {uids:?}, not the mattermost account's {mm_uid}");
+    }
+    eprintln!("[stack] the server runs as uid {mm_uid} (mattermost): pids {:?}", servers.iter().map(|(p, _)| p).collect::<Vec<_>>());
     let db_port: u16 = seen.lines().find_map(|l| l.strip_prefix("Database: 127.0.0.1:")).and_then(|p| p.trim().parse().ok()).expect("the script names its database port");
     assert!(ns.listening(db_port), "PostgreSQL does not listen on {db_port}");
 
@@ -520,6 +546,23 @@ fn stack_up_script_starts_serves_and_stops_cleanly() {
     }
     assert!(!dir.exists(), "{} was not removed", dir.display());
     eprintln!("[stack] {} processes stopped {:.1}s after SIGINT; {STACK}: {:.1}s in all", procs.len(), stopped.as_secs_f64(), started.elapsed().as_secs_f64());
+}
+
+/// Sends SIGINT to stack-up.sh when the test panics, and gives it 60 s to
+/// stop what it started.
+struct StopOnPanic(u32);
+
+impl Drop for StopOnPanic {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let _ = Command::new("kill").arg("-INT").arg(self.0.to_string()).status();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(60) && fs::read_to_string(format!("/proc/{}/stat", self.0)).is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
 }
 
 /// (pid, start time, command line) of `root`'s descendants and of every
