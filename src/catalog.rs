@@ -186,6 +186,9 @@ pub fn full_match(pattern: &str, s: &str) -> bool {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(re) = map.get(pattern) {
+        return re.as_ref().is_some_and(|re| re.is_match(s));
+    }
     map.entry(pattern.to_string())
         .or_insert_with(|| regex::Regex::new(&format!("^(?s:{pattern})$")).ok())
         .as_ref()

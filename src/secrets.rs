@@ -44,6 +44,8 @@ pub struct Secrets {
     pub path_rule: String,
     /// Dotted setting paths (ASCII lower case, list indices dropped) that are secret.
     secret_settings: BTreeSet<String>,
+    /// The same paths split at their dots, for suffix matches.
+    secret_setting_parts: Vec<Vec<String>>,
     data_source_settings: BTreeSet<String>,
     plugin_prefix: Vec<String>,
 }
@@ -86,6 +88,7 @@ impl Secrets {
                 .collect(),
             path_pattern: compile(&c.path_pattern)?,
             path_rule: c.path_rule.clone(),
+            secret_setting_parts: secret_settings.iter().map(|s| s.split('.').map(str::to_string).collect()).collect(),
             secret_settings,
             data_source_settings: s.data_source_settings.iter().map(|p| lower(p)).collect(),
             plugin_prefix: s.plugin_settings_path.split('.').map(lower).collect(),
@@ -155,10 +158,12 @@ impl Secrets {
         self.is_secret_setting_key(last)
             || self.plugin_setting(keys).is_some()
             || keys.windows(self.plugin_prefix.len() + 2).any(|w| self.plugin_setting(w).is_some())
-            || self.secret_settings.iter().any(|s| {
-                let parts: Vec<&str> = s.split('.').collect();
-                keys.len() >= parts.len() && keys[keys.len() - parts.len()..].iter().zip(&parts).all(|(a, b)| lower(a) == *b)
-            })
+            || {
+                let lowered: Vec<String> = keys.iter().map(|k| lower(k)).collect();
+                self.secret_setting_parts
+                    .iter()
+                    .any(|parts| lowered.len() >= parts.len() && lowered[lowered.len() - parts.len()..] == parts[..])
+            }
             || self.traps.iter().any(|t| keys.len() >= t.path.len() && keys[keys.len() - t.path.len()..] == t.path[..])
     }
 }

@@ -141,7 +141,42 @@ fn sarif_is_valid_and_readable() {
     assert!(sarif_check(&sarif).is_err(), "the SARIF schema accepted an unknown level");
 }
 
+/// A partial config.json is read as the server reads it: every setting it
+/// leaves out has the release's default. A hardened file with one section
+/// cut away fails on exactly that section's weak defaults; a file with one
+/// setting only fails on the defaults of everything else.
+fn partial_files_are_filled_with_the_release_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = hardened(dir.path());
+    let mut cfg: Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    cfg.as_object_mut().unwrap().remove("PasswordSettings");
+    let cut = dir.path().join("cut.json");
+    std::fs::write(&cut, cfg.to_string()).unwrap();
+    let tiny = dir.path().join("tiny.json");
+    std::fs::write(&tiny, json!({"ServiceSettings": {"SiteURL": "https://chat.example.com"}}).to_string()).unwrap();
+    let r = run(&["audit", "--format", "json", cut.to_str().unwrap(), tiny.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let lines: Vec<Value> = r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    let cut_failing = failing_rules(&lines[0]);
+    for weak in ["password-length", "password-composition"] {
+        assert!(cut_failing.iter().any(|f| f == weak), "{weak} passes with PasswordSettings left out: {cut_failing:?}");
+    }
+    assert!(!cut_failing.iter().any(|f| f == "login-lockout" || f == "hsts"), "settings still present were judged as defaults: {cut_failing:?}");
+    let tiny_failing = failing_rules(&lines[1]);
+    for weak in ["password-length", "login-lockout", "hsts", "hardened-mode", "rate-limiting"] {
+        assert!(tiny_failing.iter().any(|f| f == weak), "{weak} passes on a one-setting file: {tiny_failing:?}");
+    }
+    assert!(!tiny_failing.iter().any(|f| f == "site-url-https"), "the one setting given was not read: {tiny_failing:?}");
+    // ...and the defaults that are already safe pass: they were filled in, not
+    // judged absent.
+    for safe in ["outgoing-tls-verified", "sql-trace-off", "s3-trace-off"] {
+        assert!(!tiny_failing.iter().any(|f| f == safe), "{safe} fails although the release default is safe: {tiny_failing:?}");
+    }
+}
+
 tests![
+    partial_files_are_filled_with_the_release_defaults,
     mattermost_defaults_fail_on_their_weak_values,
     hardened_configurations_pass,
     secrets_in_an_audited_file_are_never_echoed,
