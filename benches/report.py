@@ -283,6 +283,7 @@ def main():
     ap.add_argument("--svg", required=True)
     ap.add_argument("--docs")
     ap.add_argument("--docs-svg")
+    ap.add_argument("--readme", help="also replace the generated summary in this file (README.md)")
     a = ap.parse_args()
     res = Results(a.results)
     agree = ""
@@ -298,17 +299,26 @@ def main():
         f.write(picture)
     print(text)
     if a.docs:
-        with open(a.docs) as f:
-            doc = f.read()
-        if BEGIN not in doc or END not in doc:
-            sys.exit(f"report: {a.docs} has no generated section ({BEGIN} … {END})")
-        before, rest = doc.split(BEGIN, 1)
-        _, after = rest.split(END, 1)
-        with open(a.docs, "w") as f:
-            f.write(before + BEGIN + "\n" + text + END + after)
+        replace_generated(a.docs, text)
         with open(a.docs_svg, "w") as f:
             f.write(picture)
         print(f"wrote {a.docs} and {a.docs_svg}")
+    if a.readme:
+        short = "\n\n".join([header(res), summary(res), agree, "Growth tables, the plot and how each figure is taken: [docs/benchmarks.md](docs/benchmarks.md)."]) + "\n"
+        replace_generated(a.readme, short)
+        print(f"wrote {a.readme}")
+
+
+def replace_generated(path, text):
+    """Replaces what stands between the GENERATED markers of `path`."""
+    with open(path) as f:
+        doc = f.read()
+    if BEGIN not in doc or END not in doc:
+        sys.exit(f"report: {path} has no generated section ({BEGIN} … {END})")
+    before, rest = doc.split(BEGIN, 1)
+    _, after = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(before + BEGIN + "\n" + text + END + after)
 
 
 if __name__ == "__main__":

@@ -230,5 +230,5 @@ python3 benches/machine.py --mode end > "$res/meta-end.json"
 
 step "report"
 report_args=(--results "$res" --out "$work/report.md" --svg "$work/benchmarks-growth.svg")
-((write_docs)) && report_args+=(--docs docs/benchmarks.md --docs-svg docs/benchmarks-growth.svg)
+((write_docs)) && report_args+=(--docs docs/benchmarks.md --docs-svg docs/benchmarks-growth.svg --readme README.md)
 python3 benches/report.py "${report_args[@]}"
