@@ -103,6 +103,21 @@ fn runtime_paths_and_secret_references_are_clean() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     let doc: Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(doc["files"].as_u64().unwrap() > 10);
+    // Files that are no secret may be path literals (the flake's lock file);
+    // files whose option names a secret may not, whatever the module.
+    let f = dir.path().join("files.nix");
+    std::fs::write(
+        &f,
+        "{ cargoLock.lockFile = ./Cargo.lock; services.x.configFile = ./x.conf; services.x.environmentFile = ./x.env; services.y.tokenFile = ./y; services.z.caFile = ./ca.pem; }",
+    )
+    .unwrap();
+    let r = run(&["lint", "--format", "json", f.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let flagged: Vec<&str> = doc["findings"].as_array().unwrap().iter().map(|f| f["attribute"].as_str().unwrap_or("")).collect();
+    assert_eq!(flagged, ["services.x.environmentFile", "services.y.tokenFile"], "{}", r.stdout);
+    let r = run(&["lint", root().join("flake.nix").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
 }
 
 fn unparseable_and_missing_paths_have_their_exit_codes() {

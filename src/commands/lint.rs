@@ -402,10 +402,19 @@ fn literal_parts(s: &ast::Str) -> String {
         .join("")
 }
 
+/// Words in a `…File` option's name that say the file holds a secret. A
+/// `…File` option without one (`cargoLock.lockFile`, `configFile`,
+/// `caFile`, `certificateFile`) names a file that may be in the store.
+const SECRET_FILE_WORDS: &[&str] = &["password", "passwd", "secret", "key", "token", "credential", "environment", "licen", "auth", "private", "htpasswd", "dsn"];
+
+/// An option whose value names a file holding a secret: a `…File` option
+/// whose name says so, the secret-file pattern of the catalog, or the
+/// `file` of a secretSettings entry or of the licence.
 fn is_file_option(keys: &[String]) -> bool {
     let Some(last) = keys.last() else { return false };
     let s = Secrets::get();
-    last.ends_with("File")
+    let lower = last.to_ascii_lowercase();
+    (last.ends_with("File") && SECRET_FILE_WORDS.iter().any(|w| lower.contains(w)))
         || s.is_secret_file_key(last)
         || (last == "file" && keys.iter().any(|k| k == "secretSettings" || k == "license"))
 }
