@@ -35,8 +35,15 @@ pub fn pin() -> Pin {
     serde_json::from_str(PIN_JSON).expect("catalog/mattermost-pin.json is valid (checked by tests)")
 }
 
+/// The release's defaults, parsed once per process.
+pub fn defaults_ref() -> &'static Value {
+    static DEFAULTS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(|| serde_json::from_str(DEFAULTS_JSON).expect("catalog/mattermost-defaults.json is valid (checked by tests)"))
+}
+
+/// A copy of the release's defaults to build a configuration on.
 pub fn defaults() -> Value {
-    serde_json::from_str(DEFAULTS_JSON).expect("catalog/mattermost-defaults.json is valid (checked by tests)")
+    defaults_ref().clone()
 }
 
 /// Refuse settings keys the pinned release does not have, and values of the

@@ -203,7 +203,7 @@ pub fn run(args: RestoreArgs, format: Format) -> Result<i32, Error> {
             }
         }
         if active {
-            stored_secrets(&cfg, &crate::defaults::defaults(), &mut Vec::new(), &mut remaining_secrets);
+            stored_secrets(&cfg, crate::defaults::defaults_ref(), &mut Vec::new(), &mut remaining_secrets);
         }
         let new_value = (!changes.is_empty()).then(|| pretty(&cfg));
         rows.push(Row { id, active, changes, new_value });

@@ -199,11 +199,12 @@ pub fn kubernetes_secret_env(d: &Deployment) -> Vec<Value> {
 /// differs from the release defaults.
 pub fn kubernetes_setting_env(config: &Value, skip: &[&str]) -> Vec<Value> {
     let mut diff = Vec::new();
-    changed(config, &crate::defaults::defaults(), "", &mut diff);
+    changed(config, crate::defaults::defaults_ref(), "", &mut diff);
     let mut vars: Vec<(String, String)> = rule_settings(config, skip);
+    let mut seen: std::collections::HashSet<String> = vars.iter().map(|(n, _)| n.clone()).collect();
     for (k, v) in diff {
         let name = var_name(&k);
-        if !skip.contains(&k.as_str()) && !empty_list(&v) && !vars.iter().any(|(n, _)| *n == name) {
+        if !skip.contains(&k.as_str()) && !empty_list(&v) && seen.insert(name.clone()) {
             vars.push((name, var_value(&v)));
         }
     }
