@@ -109,6 +109,9 @@ if [[ -n "${SECURE_MATTERMOST_OPERATOR_SRC:-}" ]]; then
   timed bash scripts/operator-deployment-build.sh
 fi
 
+step "fuzzing (scripts/fuzz.sh on nightly; opt-in: SM_FUZZ_SECONDS per target, first build ~15 min on 2 cores; the kept inputs always run in tests/fuzz_regressions.rs)"
+if (( ${SM_FUZZ_SECONDS:-0} > 0 )); then timed bash scripts/fuzz.sh "$SM_FUZZ_SECONDS"; else echo "   skipped: SM_FUZZ_SECONDS is 0"; fi
+
 step "cargo test"
 mkdir -p target
 rm -f target/test-skips.log

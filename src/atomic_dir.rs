@@ -44,6 +44,11 @@ pub fn replace(out: &Path, files: &[(String, String)]) -> Result<(), Error> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if let Ok(m) = std::fs::metadata(&parent) {
+        if !m.is_dir() {
+            return Err(Error::io(&parent, std::io::Error::new(std::io::ErrorKind::NotADirectory, "the output's parent is not a directory")));
+        }
+    }
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
     let parent_dir = File::open(&parent).map_err(|e| Error::io(&parent, e))?;
     parent_dir.lock().map_err(|e| Error::io(&parent, e))?;

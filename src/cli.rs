@@ -345,13 +345,21 @@ fn mode(doc: &Document) -> &'static str {
 /// The document's bytes as text. Unreadable is I/O (exit 3); bytes that are
 /// not UTF-8 are bad input (exit 2), reported with their offset.
 pub(crate) fn read_input(path: &Path) -> Result<(String, String), Error> {
-    let (bytes, name) = if path == Path::new("-") {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map_err(|e| Error::io("<stdin>", e))?;
-        (b, "<stdin>".to_string())
+    // Read at most one byte past the limit: `--input /dev/zero` or a huge
+    // file is refused without exhausting memory.
+    let limit = crate::limits::MAX_DECLARATION_BYTES;
+    let mut bytes = Vec::new();
+    let name = if path == Path::new("-") {
+        std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin(), limit + 1), &mut bytes).map_err(|e| Error::io("<stdin>", e))?;
+        "<stdin>".to_string()
     } else {
-        (std::fs::read(path).map_err(|e| Error::io(path, e))?, path.display().to_string())
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes).map_err(|e| Error::io(path, e))?;
+        path.display().to_string()
     };
+    if bytes.len() as u64 > limit {
+        return Err(Error::MalformedJson { file: name, detail: format!("larger than {} MiB (the declaration size limit), not read further", limit >> 20) });
+    }
     match String::from_utf8(bytes) {
         Ok(s) => Ok((s, name)),
         Err(e) => Err(Error::MalformedJson {

@@ -103,7 +103,7 @@ impl SourceMap {
 /// Declaration files larger than this are refused unread (a deployment
 /// declaration is a few kilobytes; this keeps `--config /dev/zero` from
 /// exhausting memory).
-pub(crate) const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_SOURCE_BYTES: u64 = crate::limits::MAX_DECLARATION_BYTES;
 
 /// Why a declaration file could not be taken as text.
 #[derive(Debug)]
