@@ -14,24 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-fn collect(paths: &[PathBuf], out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for p in paths {
-        if std::fs::metadata(p)?.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?.flatten().map(|e| e.path()).collect();
-            entries.sort();
-            let sub: Vec<PathBuf> = entries
-                .into_iter()
-                .filter(|e| !e.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-                .filter(|e| e.is_dir() && !e.is_symlink() || e.extension().is_some_and(|x| x == "nix"))
-                .collect();
-            collect(&sub, out)?;
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(())
-}
-
 fn main() -> ExitCode {
     let mut repeat = 1usize;
     let mut paths = Vec::new();
@@ -63,8 +45,9 @@ fn main() -> ExitCode {
             }
         }
     }
-    let mut files = Vec::new();
-    if let Err(e) = collect(&paths, &mut files) {
+    // The same walk as `lint` (its code), so both read the same files.
+    let (files, errors) = secure_mattermost::commands::lint::nix_files(&paths);
+    if let Some(e) = errors.first() {
         eprintln!("rnix_parse: {e}");
         return ExitCode::from(3);
     }

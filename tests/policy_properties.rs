@@ -624,24 +624,6 @@ fn a_planted_secret_never_appears_in_any_output() {
 
 // ------------------------------------------------------------------- Nix
 
-/// A Nix string literal for `s` (every `$` escaped, so nothing interpolates).
-fn nix_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '$' => out.push_str("\\$"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn nix_value(v: &Value, style: &[u8], depth: usize) -> String {
     let s = style[depth % style.len()];
     match v {

@@ -680,15 +680,9 @@ impl<'a> Harness<'a> {
     }
 
     fn stop_server(&mut self) {
-        if let Some(mut child) = self.server.take() {
+        if let Some(child) = self.server.take() {
             // nsenter execs launch, which execs the server: this pid is the server.
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::common::terminate(child);
         }
     }
 

@@ -95,22 +95,7 @@ fn nix(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::String(s) => {
-            let mut out = String::from("\"");
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '$' => out.push_str("\\$"),
-                    '\n' => out.push_str("\\n"),
-                    '\t' => out.push_str("\\t"),
-                    '\r' => out.push_str("\\r"),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-            out
-        }
+        Value::String(s) => nix_string(s),
         Value::Array(xs) => format!("[ {} ]", xs.iter().map(|x| format!("({})", nix(x))).collect::<Vec<_>>().join(" ")),
         Value::Object(m) => format!("{{ {} }}", m.iter().map(|(k, x)| format!("{} = {};", nix(&json!(k)), nix(x))).collect::<String>()),
     }

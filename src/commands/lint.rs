@@ -115,6 +115,15 @@ impl Diagnostic for LintDiagnostic {
     }
 }
 
+/// Every `.nix` file under the paths (directories recursively, hidden ones
+/// skipped), in a stable order, and what could not be read. The bare-parse
+/// benchmark (benches/rnix_parse.rs) walks with this too.
+pub fn nix_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Error>) {
+    let (mut files, mut errors) = (Vec::new(), Vec::new());
+    collect(paths, &mut files, &mut errors);
+    (files, errors)
+}
+
 /// Every `.nix` file under the paths, in a stable order.
 fn collect(paths: &[PathBuf], out: &mut Vec<PathBuf>, errors: &mut Vec<Error>) {
     for p in paths {
