@@ -140,6 +140,11 @@ def capture():
         elif ethertype == 0x86DD and len(p) >= 40:
             rec.update(proto=p[6], src=socket.inet_ntop(socket.AF_INET6, p[8:24]), dst=socket.inet_ntop(socket.AF_INET6, p[24:40]))
             l4 = p[40:]
+            # Past the extension headers (hop-by-hop, routing, destination
+            # options) to the upper-layer protocol: a multicast listener
+            # report travels behind a hop-by-hop router alert.
+            while rec["proto"] in (0, 43, 60) and len(l4) >= 8:
+                rec["proto"], l4 = l4[0], l4[(l4[1] + 1) * 8:]
         else:
             log("packet", **rec)
             continue
