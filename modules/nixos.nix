@@ -71,18 +71,24 @@ let
   appHost = "127.0.0.1";
   appPort = 8065;
 
-  # Our hardening, the same directives as the rendered unit
-  # (src/render/baremetal/systemd.rs; tests/nix_module.rs compares them), plus
-  # the IP address restriction nixpkgs' unit lacks.
-  hardening = {
+  # What every service this module defines shares: no capabilities but
+  # `caps`, a read-only system, private /tmp and devices, native system calls.
+  sandbox = caps: {
     UMask = "0077";
     NoNewPrivileges = true;
-    CapabilityBoundingSet = "";
-    AmbientCapabilities = "";
+    CapabilityBoundingSet = caps;
     ProtectSystem = "strict";
     ProtectHome = true;
     PrivateTmp = true;
     PrivateDevices = true;
+    SystemCallArchitectures = "native";
+  };
+
+  # Our hardening, the same directives as the rendered unit
+  # (src/render/baremetal/systemd.rs; tests/nix_module.rs compares them), plus
+  # the IP address restriction nixpkgs' unit lacks.
+  hardening = sandbox "" // {
+    AmbientCapabilities = "";
     ProtectKernelTunables = true;
     ProtectKernelModules = true;
     ProtectKernelLogs = true;
@@ -95,7 +101,6 @@ let
     RestrictRealtime = true;
     RestrictSUIDSGID = true;
     LockPersonality = true;
-    SystemCallArchitectures = "native";
     SystemCallFilter = [ "@system-service" "~@privileged @resources" ];
     StateDirectoryMode = "0700";
     LogsDirectoryMode = "0700";
@@ -366,22 +371,14 @@ in
       wants = [ "network-online.target" ];
       before = [ "mattermost.service" ];
       wantedBy = [ "multi-user.target" ];
-      serviceConfig = {
+      serviceConfig = sandbox "CAP_NET_ADMIN" // {
         Type = "oneshot";
         ExecStart = fillSets;
-        UMask = "0077";
-        NoNewPrivileges = true;
-        CapabilityBoundingSet = "CAP_NET_ADMIN";
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
-        PrivateDevices = true;
         ProtectKernelTunables = true;
         ProtectKernelModules = true;
         ProtectControlGroups = true;
         RestrictAddressFamilies = [ "AF_NETLINK" "AF_INET" "AF_INET6" "AF_UNIX" ];
         RestrictNamespaces = true;
-        SystemCallArchitectures = "native";
         SystemCallFilter = [ "@system-service" ];
       };
     };
@@ -434,23 +431,15 @@ in
       after = [ "postgresql.service" ];
       requires = [ "postgresql.service" ];
       before = [ "mattermost.service" ];
-      serviceConfig = {
+      serviceConfig = sandbox "" // {
         Type = "oneshot";
         RemainAfterExit = true;
         User = "postgres";
         Group = "postgres";
         LoadCredential = "database-password:${db.passwordFile}";
         ExecStart = "${config.services.postgresql.finalPackage}/bin/psql -X -v ON_ERROR_STOP=1 -h /run/postgresql -p ${toString db.port} -d postgres -v sm_password_file=%d/database-password -f ${artifact "init.sql"}";
-        UMask = "0077";
-        NoNewPrivileges = true;
-        CapabilityBoundingSet = "";
-        ProtectSystem = "strict";
-        ProtectHome = true;
-        PrivateTmp = true;
-        PrivateDevices = true;
         PrivateNetwork = true;
         RestrictAddressFamilies = "AF_UNIX";
-        SystemCallArchitectures = "native";
         SystemCallFilter = [ "@system-service" "~@privileged @resources" ];
       };
     };
