@@ -175,7 +175,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             let mut files = artifacts?;
             files.extend(evidence_files?);
             crate::evidence::sign(&mut files, &evidence)?;
-            render::write_atomically(&out, &files)?;
+            crate::atomic_dir::replace(&out, &files)?;
             output::stderr(&format!("wrote {} artifact(s) to {}", files.len(), out.display()));
             Ok(exit::OK)
         }

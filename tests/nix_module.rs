@@ -707,20 +707,6 @@ fn nixos_firewall_passes_nixpkgs_ruleset_check() {
     assert!(text.contains("set dns4") && text.contains("element(s) into inet secure_mattermost"), "{text}");
 }
 
-fn postgres_bindir() -> Option<std::path::PathBuf> {
-    let mut found: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let major = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            bin.join("initdb").is_file().then_some((major, bin))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|(_, bin)| bin)
-}
-
 /// Stops what the database test started, pass or fail.
 struct PgGuard {
     netns: std::process::Child,

@@ -80,7 +80,7 @@ pub fn run(args: ScanArgs, format: Format) -> Result<i32, Error> {
             ("sbom-secure-mattermost.cdx.json".to_string(), crate::evidence::sbom::helper_sbom()),
             ("vulnerabilities.json".to_string(), scan.to_json()),
         ];
-        crate::render::write_atomically(out, &files)?;
+        crate::atomic_dir::replace(out, &files)?;
     }
     output::stdout(&match format {
         Format::Text => text(&scan),

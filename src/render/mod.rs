@@ -9,8 +9,6 @@ pub mod yaml;
 pub use baremetal::{config_json, nginx, systemd};
 pub use kubernetes::{helm, operator};
 
-use std::path::Path;
-
 use crate::document::{Deployment, Mode};
 use crate::error::Error;
 
@@ -59,10 +57,4 @@ pub fn artifacts(d: &Deployment, config: &serde_json::Value, bins: &Binaries) ->
             files
         }
     })
-}
-
-/// Replaces `out` with exactly these files, crash-safely: see
-/// [`crate::atomic_dir`].
-pub fn write_atomically(out: &Path, files: &[(String, String)]) -> Result<(), Error> {
-    crate::atomic_dir::replace(out, files)
 }
