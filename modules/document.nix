@@ -4,7 +4,7 @@
 # any derivation or artifact could hold them.
 { lib, cfg }:
 let
-  catalog = builtins.fromJSON (builtins.readFile ../catalog/controls.json);
+  catalog = import ./catalog.nix;
   serverSecrets = builtins.fromJSON (builtins.readFile ../catalog/server-secret-settings.json);
   inherit (catalog) secrets;
   smTypes = import ./types.nix { inherit lib; };

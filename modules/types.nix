@@ -2,7 +2,7 @@
 { lib }:
 let
   inherit (lib) types mkOptionType;
-  catalog = builtins.fromJSON (builtins.readFile ../catalog/controls.json);
+  catalog = import ./catalog.nix;
 in
 rec {
   # What an option means to the helper, declared next to the option and

@@ -3,7 +3,7 @@
 # never echoes the value. The same list strips them from the evaluated document.
 { lib, ... }:
 let
-  catalog = builtins.fromJSON (builtins.readFile ../../catalog/controls.json);
+  catalog = import ../catalog.nix;
   smTypes = import ../types.nix { inherit lib; };
 in
 {
