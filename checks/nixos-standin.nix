@@ -71,7 +71,7 @@ let
   # Every string of the wiring, and the ones that look like a credential
   # (the catalog's patterns, as the helper's secret scan uses them) or are
   # nixpkgs' fixed default database password.
-  secrets = (builtins.fromJSON (builtins.readFile ../catalog/controls.json)).secrets;
+  secrets = (import ../modules/catalog.nix).secrets;
   strings = v:
     if builtins.isAttrs v then lib.concatMap strings (builtins.attrValues v)
     else if builtins.isList v then lib.concatMap strings v
