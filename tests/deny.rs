@@ -50,7 +50,13 @@ fn deny(tool: &Path, config: &Path, which: &[&str]) -> Deny {
         .output();
     match out {
         // Diagnostics go to stderr, the stats to stdout when it is not a terminal.
-        Ok(o) => Deny { code: o.status.code().unwrap_or(-1), stderr: format!("{}{}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout)) },
+        Ok(o) => {
+            let mut stderr = format!("{}{}", String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
+            if stderr.contains("--offline was specified") {
+                stderr.push_str("\n(hint: a locked crate is not downloaded; `cargo fetch --locked` fetches them for every platform, as scripts/test.sh does)");
+            }
+            Deny { code: o.status.code().unwrap_or(-1), stderr }
+        }
         Err(e) => Deny { code: -1, stderr: format!("cannot run {}: {e}", tool.display()) },
     }
 }
