@@ -12,6 +12,9 @@ use serde_json::Value;
 
 const SCHEMA: &str = "modules/options-schema.json";
 
+#[path = "src/evidence/cargo_lock_sbom.rs"]
+mod cargo_lock_sbom;
+
 fn main() {
     println!("cargo:rerun-if-changed={SCHEMA}");
     println!("cargo:rerun-if-changed=build.rs");
@@ -23,6 +26,20 @@ fn main() {
     g.structure("Deployment", &[], &root);
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set"))).join("document_types.rs");
     std::fs::write(&out, g.code).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
+    helper_sbom();
+}
+
+/// The helper's own SBOM, from the Cargo.lock and Cargo.toml it is built with.
+fn helper_sbom() {
+    for f in ["Cargo.lock", "Cargo.toml", "src/evidence/cargo_lock_sbom.rs"] {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    let read = |f: &str| std::fs::read_to_string(f).unwrap_or_else(|e| fail(&format!("{f}: {e}")));
+    let name = std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| fail("CARGO_PKG_NAME is not set"));
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_else(|_| fail("CARGO_PKG_VERSION is not set"));
+    let text = cargo_lock_sbom::generate(&read("Cargo.lock"), &read("Cargo.toml"), &name, &version);
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_else(|| fail("OUT_DIR is not set"))).join("sbom-secure-mattermost.cdx.json");
+    std::fs::write(&out, text).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
 }
 
 fn fail(msg: &str) -> ! {

@@ -158,22 +158,28 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             finish(&checked.report)?;
             let install_dir = install_dir.unwrap_or_else(|| checked.doc.secure_mattermost.baremetal.install_dir.clone());
             let bins = Binaries { mattermost: mattermost_bin, helper: helper_bin, artifact_dir: install_dir };
-            // The deployable files and the evidence are independent: built
-            // side by side, then joined in a fixed order.
-            let (artifacts, evidence_files) = std::thread::scope(|s| {
-                let ev = s.spawn(|| crate::evidence::render_files(&checked.doc, &checked.report, checked.today, &evidence));
-                let artifacts = render::artifacts(&checked.doc.secure_mattermost, &checked.config, &bins).map(|mut files| {
-                    files.push(("outcomes.json".into(), outcomes_json(&checked)));
-                    files.push((
-                        "assessment-results.oscal.json".into(),
-                        crate::oscal::assessment_results(&checked.report, mode(&checked.doc), &checked.doc.secure_mattermost.domain, &checked.today.to_string()),
-                    ));
-                    files
-                });
-                (artifacts, ev.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            });
-            let mut files = artifacts?;
-            files.extend(evidence_files?);
+            let scan = crate::evidence::scan(&checked.doc, checked.today, &evidence)?;
+            let ctx = crate::evidence::Context {
+                report: &checked.report,
+                deployment: &checked.doc.secure_mattermost,
+                provenance: crate::evidence::provenance(&checked.doc, checked.today),
+                scan: scan.as_ref(),
+            };
+            // The deployable files and each evidence file are independent:
+            // built side by side, then joined in a fixed order.
+            let mut jobs: Vec<crate::evidence::Job> = vec![
+                Box::new(|| render::artifacts(&checked.doc.secure_mattermost, &checked.config, &bins)),
+                Box::new(|| Ok(vec![("outcomes.json".into(), outcomes_json(&checked))])),
+                Box::new(|| {
+                    let d = &checked.doc.secure_mattermost;
+                    Ok(vec![("assessment-results.oscal.json".into(), crate::oscal::assessment_results(&checked.report, mode(&checked.doc), &d.domain, &checked.today.to_string()))])
+                }),
+            ];
+            jobs.extend(crate::evidence::jobs(&ctx));
+            let mut files = Vec::new();
+            for part in crate::parallel::map(&jobs, |job| job()) {
+                files.extend(part?);
+            }
             crate::evidence::sign(&mut files, &evidence)?;
             crate::atomic_dir::replace(&out, &files)?;
             output::stderr(&format!("wrote {} artifact(s) to {}", files.len(), out.display()));

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod options;
 pub mod oscal;
 pub mod output;
+pub mod parallel;
 pub mod paths;
 pub mod nixeval;
 pub mod policy;

@@ -118,15 +118,22 @@ pub struct SecretMeta {
     pub encode: bool,
 }
 
+/// The option schema, parsed once for every reader (this module and the
+/// built-in evaluator's `nixeval::schema`).
+pub fn schema_json() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    // Compiled in and checked by tests; a broken schema is a build defect.
+    SCHEMA.get_or_init(|| serde_json::from_str(SCHEMA_JSON).expect("modules/options-schema.json is valid JSON (checked by tests)"))
+}
+
 /// Every option with its metadata, in schema order (submodule options below
 /// `attrsOf` included, with `<name>` in their path).
 pub fn all() -> &'static [OptionDecl] {
     static OPTIONS: OnceLock<Vec<OptionDecl>> = OnceLock::new();
     // Compiled in and checked by tests; a broken schema is a build defect.
     OPTIONS.get_or_init(|| {
-        let schema: Value = serde_json::from_str(SCHEMA_JSON).expect("modules/options-schema.json is valid JSON (checked by tests)");
         let mut out = Vec::new();
-        collect(schema["options"].as_array().map(Vec::as_slice).unwrap_or_default(), &[], &mut out);
+        collect(schema_json()["options"].as_array().map(Vec::as_slice).unwrap_or_default(), &[], &mut out);
         out
     })
 }

@@ -59,9 +59,9 @@ pub struct Audited {
     pub report: Report,
 }
 
-/// Files judged at once: the workers' results are held until their batch is
-/// written, so memory does not grow with the number of files.
-const BATCH: usize = 64;
+/// Judged files that may wait to be written (the workers run at most this
+/// far ahead), so memory does not grow with the number of files.
+const WINDOW: usize = 64;
 
 /// One file's output, ready to write: stdout text (or SARIF results), the
 /// stderr lines, the exit code.
@@ -89,70 +89,36 @@ pub fn run(args: AuditArgs, format: Format) -> Result<i32, Error> {
     let workers = if args.files.iter().any(|f| f == Path::new("-")) {
         1
     } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+        crate::parallel::workers(args.files.len())
     };
     let mut first_result = true;
-    for batch in args.files.chunks(BATCH) {
-        for j in judge_batch(batch, args.mode, format, workers) {
-            if format == Format::Sarif {
-                let mut text = String::new();
-                for r in &j.sarif {
-                    text.push_str(if first_result { "\n" } else { ",\n" });
-                    first_result = false;
-                    text.push_str(r);
-                }
-                if !text.is_empty() {
-                    output::stdout(&text)?;
-                }
-            } else if !j.out.is_empty() {
-                output::stdout(&j.out)?;
+    crate::parallel::ordered(&args.files, workers, WINDOW, |f| judge_file(f, args.mode, format), |j| {
+        if format == Format::Sarif {
+            let mut text = String::new();
+            for r in &j.sarif {
+                text.push_str(if first_result { "\n" } else { ",\n" });
+                first_result = false;
+                text.push_str(r);
             }
-            if !j.err.is_empty() {
-                output::stderr(&j.err);
+            if !text.is_empty() {
+                output::stdout(&text)?;
             }
-            if rank(j.code) > rank(worst) {
-                worst = j.code;
-            }
+        } else if !j.out.is_empty() {
+            output::stdout(&j.out)?;
         }
-    }
+        if !j.err.is_empty() {
+            output::stderr(&j.err);
+        }
+        if rank(j.code) > rank(worst) {
+            worst = j.code;
+        }
+        Ok::<(), Error>(())
+    })?;
     if format == Format::Sarif {
         output::stdout("\n]}]}\n")?;
     }
     Ok(worst)
 }
-
-/// Judges a batch of files on `workers` threads; results in the files' order.
-fn judge_batch(files: &[PathBuf], mode: Option<AuditMode>, format: Format, workers: usize) -> Vec<Judged> {
-    let workers = workers.clamp(1, files.len().max(1));
-    if workers == 1 {
-        return files.iter().map(|f| judge_file(f, mode, format)).collect();
-    }
-    let share = |w: usize| files.iter().enumerate().skip(w).step_by(workers).map(|(i, f)| (i, judge_file(f, mode, format))).collect::<Vec<_>>();
-    let mut slots: Vec<Option<Judged>> = files.iter().map(|_| None).collect();
-    std::thread::scope(|s| {
-        // Parsing recurses with the nesting of a file: the main thread's stack size.
-        let handles: Vec<_> = (1..workers)
-            .map(|w| std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(s, move || share(w)))
-            .collect();
-        let mut place = |part: Vec<(usize, Judged)>| {
-            for (i, j) in part {
-                slots[i] = Some(j);
-            }
-        };
-        place(share(0));
-        for h in handles.into_iter().flatten() {
-            match h.join() {
-                Ok(part) => place(part),
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-    });
-    // A share whose thread could not start is judged here, in order.
-    slots.into_iter().zip(files).map(|(j, f)| j.unwrap_or_else(|| judge_file(f, mode, format))).collect()
-}
-
-/// Stack of a worker thread: as large as a main thread's usual 8 MiB.
-const WORKER_STACK: usize = 8 << 20;
 
 /// Judges one file and renders what is written for it.
 fn judge_file(file: &Path, mode: Option<AuditMode>, format: Format) -> Judged {

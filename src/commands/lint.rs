@@ -163,8 +163,9 @@ struct Linted {
     findings: usize,
 }
 
-/// Files linted at once (their results are held until the batch is written).
-const BATCH: usize = 64;
+/// Linted files that may wait to be written (the workers run at most this
+/// far ahead of the output).
+const WINDOW: usize = 64;
 
 pub fn run(args: LintArgs, format: Format) -> Result<i32, Error> {
     let mut files = Vec::new();
@@ -187,24 +188,22 @@ pub fn run(args: LintArgs, format: Format) -> Result<i32, Error> {
     // Shared, read-only state, loaded before the workers start.
     Secrets::get();
     Catalog::load();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     let mut total = 0usize;
     let mut sarif_results: Vec<Value> = Vec::new();
     let mut json_findings: Vec<Value> = Vec::new();
-    for batch in files.chunks(BATCH) {
-        for l in lint_batch(batch, format, workers) {
-            if let Some(e) = &l.stderr {
-                output::stderr(e);
-            }
-            bump(l.code);
-            total += l.findings;
-            json_findings.extend(l.json);
-            sarif_results.extend(l.sarif);
-            if !l.text.is_empty() {
-                output::stdout(&l.text)?;
-            }
+    crate::parallel::ordered(&files, crate::parallel::workers(files.len()), WINDOW, |f| lint_file(f, format), |l| {
+        if let Some(e) = &l.stderr {
+            output::stderr(e);
         }
-    }
+        bump(l.code);
+        total += l.findings;
+        json_findings.extend(l.json);
+        sarif_results.extend(l.sarif);
+        if !l.text.is_empty() {
+            output::stdout(&l.text)?;
+        }
+        Ok::<(), Error>(())
+    })?;
     match format {
         Format::Text => output::stdout(&format!("{} file(s) checked, {total} finding(s)\n", files.len()))?,
         Format::Json => output::stdout(&(serde_json::to_string_pretty(&json!({"files": files.len(), "findings": json_findings})).unwrap_or_default() + "\n"))?,
@@ -228,39 +227,6 @@ pub fn run(args: LintArgs, format: Format) -> Result<i32, Error> {
         _ => exit::OK,
     })
 }
-
-/// Lints a batch of files on `workers` threads; results in the files' order.
-fn lint_batch(files: &[PathBuf], format: Format, workers: usize) -> Vec<Linted> {
-    let workers = workers.clamp(1, files.len().max(1));
-    if workers == 1 {
-        return files.iter().map(|f| lint_file(f, format)).collect();
-    }
-    let share = |w: usize| files.iter().enumerate().skip(w).step_by(workers).map(|(i, f)| (i, lint_file(f, format))).collect::<Vec<_>>();
-    let mut slots: Vec<Option<Linted>> = files.iter().map(|_| None).collect();
-    std::thread::scope(|s| {
-        // The parser recurses with the nesting of the source: the main thread's stack size.
-        let handles: Vec<_> = (1..workers)
-            .map(|w| std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(s, move || share(w)))
-            .collect();
-        let mut place = |part: Vec<(usize, Linted)>| {
-            for (i, l) in part {
-                slots[i] = Some(l);
-            }
-        };
-        place(share(0));
-        for h in handles.into_iter().flatten() {
-            match h.join() {
-                Ok(part) => place(part),
-                Err(p) => std::panic::resume_unwind(p),
-            }
-        }
-    });
-    // A share whose thread could not start is linted here, in order.
-    slots.into_iter().zip(files).map(|(l, f)| l.unwrap_or_else(|| lint_file(f, format))).collect()
-}
-
-/// Stack of a worker thread: as large as a main thread's usual 8 MiB.
-const WORKER_STACK: usize = 8 << 20;
 
 fn lint_file(file: &Path, format: Format) -> Linted {
     let mut l = Linted::default();

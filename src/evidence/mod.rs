@@ -193,31 +193,33 @@ pub fn compact(v: &serde_json::Value) -> String {
     }
 }
 
-/// The evidence files of a checked declaration; `scan` is run by the caller.
-pub fn files(ctx: &Context) -> Vec<(String, String)> {
+/// One piece of a render's output: the files it writes.
+pub type Job<'a> = Box<dyn Fn() -> Result<Vec<(String, String)>, Error> + Sync + 'a>;
+
+/// The evidence files, one job each, in the bundle's order (`render` runs
+/// them side by side with the deployable files).
+pub fn jobs<'a>(ctx: &'a Context<'a>) -> Vec<Job<'a>> {
+    let one = |name: &'static str, make: fn(&Context) -> String| -> Job<'a> { Box::new(move || Ok(vec![(name.to_string(), make(ctx))])) };
     let mut out = vec![
-        ("report.md".to_string(), report::markdown(ctx)),
-        ("report.html".to_string(), html::render(ctx)),
-        ("component-definition.oscal.json".to_string(), oscal_component::render(ctx)),
-        ("system-security-plan.oscal.json".to_string(), ssp::render(ctx)),
+        one("report.md", report::markdown),
+        one("report.html", html::render),
+        one("component-definition.oscal.json", oscal_component::render),
+        one("system-security-plan.oscal.json", ssp::render),
+        Box::new(move || Ok(poam::render_opt(ctx).map(|poam| ("poam.oscal.json".to_string(), poam)).into_iter().collect())),
+        one("sbom-secure-mattermost.cdx.json", |_| sbom::helper_sbom()),
     ];
-    if let Some(poam) = poam::render_opt(ctx) {
-        out.push(("poam.oscal.json".to_string(), poam));
-    }
-    out.push(("sbom-secure-mattermost.cdx.json".to_string(), sbom::helper_sbom()));
     if let Some(scan) = ctx.scan {
-        out.push(("sbom-mattermost.cdx.json".to_string(), scan.sbom_text.clone()));
-        out.push(("vulnerabilities.json".to_string(), scan.to_json()));
+        out.push(Box::new(move || Ok(vec![("sbom-mattermost.cdx.json".to_string(), scan.sbom_text.clone()), ("vulnerabilities.json".to_string(), scan.to_json())])));
     }
     out
 }
 
-/// The evidence step of `render`: provenance, the optional scan (an
-/// unwaived vulnerability in the server fails the render) and the evidence
-/// files. [`sign`] then covers every file of the bundle.
-pub fn render_files(doc: &Document, report: &Report, today: Date, args: &EvidenceArgs) -> Result<Vec<(String, String)>, Error> {
+/// The evidence step of `render`, before any file is made: the optional
+/// scan (an unwaived vulnerability in the server fails the render). The
+/// files follow from [`jobs`]; [`sign`] then covers every file of the bundle.
+pub fn scan(doc: &Document, today: Date, args: &EvidenceArgs) -> Result<Option<vulns::Scan>, Error> {
     let d = &doc.secure_mattermost;
-    let scan = match (&args.scan_binary, &args.vuln_db) {
+    match (&args.scan_binary, &args.vuln_db) {
         (Some(bin), Some(db)) => {
             let waivers = vulns::declared_waivers(d);
             let grype = match (&args.grype, &args.grypedb) {
@@ -233,7 +235,7 @@ pub fn render_files(doc: &Document, report: &Report, today: Date, args: &Evidenc
             if failing > 0 {
                 return Err(Error::PolicyFailed { failed: failing });
             }
-            Some(scan)
+            Ok(Some(scan))
         }
         _ => {
             if !d.vulnerability_waivers.is_empty() {
@@ -242,16 +244,9 @@ pub fn render_files(doc: &Document, report: &Report, today: Date, args: &Evidenc
                     d.vulnerability_waivers.len()
                 ));
             }
-            None
+            Ok(None)
         }
-    };
-    let ctx = Context {
-        report,
-        deployment: d,
-        provenance: provenance(doc, today),
-        scan: scan.as_ref(),
-    };
-    Ok(files(&ctx))
+    }
 }
 
 /// With `--sign-key`: the signed manifest over every file of the bundle.

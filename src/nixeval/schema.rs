@@ -11,8 +11,6 @@ use serde_json::Value as Json;
 use super::error::{Error, ErrorKind, Result};
 use super::secrets::posix_match;
 
-const SCHEMA: &str = include_str!("../../modules/options-schema.json");
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TypeId(pub usize);
 
@@ -72,7 +70,7 @@ impl Schema {
     pub fn get() -> Result<&'static Schema> {
         static SCHEMA_CELL: OnceLock<std::result::Result<Schema, String>> = OnceLock::new();
         SCHEMA_CELL
-            .get_or_init(|| Schema::load(SCHEMA))
+            .get_or_init(|| Schema::load(crate::options::schema_json()))
             .as_ref()
             .map_err(|e| Error::new(ErrorKind::Eval, format!("modules/options-schema.json: {e}")))
     }
@@ -91,8 +89,7 @@ impl Schema {
         self.trap_sets.contains(&id.0)
     }
 
-    fn load(text: &str) -> std::result::Result<Schema, String> {
-        let json: Json = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    fn load(json: &Json) -> std::result::Result<Schema, String> {
         let strings = |key: &str| -> std::result::Result<Vec<String>, String> {
             json.get(key)
                 .and_then(Json::as_array)
@@ -139,7 +136,7 @@ impl Schema {
         }
         schema.sets.push(Node::Group(root));
         schema.root = SetId(schema.sets.len() - 1);
-        if undeclared_trap(&json)? {
+        if undeclared_trap(json)? {
             schema.trap_sets.insert(schema.root.0);
         }
         Ok(schema)
