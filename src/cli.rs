@@ -183,6 +183,9 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             crate::evidence::sign(&mut files, &evidence)?;
             crate::atomic_dir::replace(&out, &files)?;
             output::stderr(&format!("wrote {} artifact(s) to {}", files.len(), out.display()));
+            // The process ends next: freeing the output piece by piece first
+            // would only cost time.
+            std::mem::forget(files);
             Ok(exit::OK)
         }
         Command::Eval { config } => {
@@ -300,8 +303,9 @@ fn check(input: &InputArgs) -> Result<Option<Checked>, Error> {
             let value = std::thread::scope(|s| {
                 s.spawn(|| {
                     Catalog::load();
-                    crate::options::all();
                     crate::secrets::Secrets::get();
+                    crate::defaults::defaults_ref();
+                    crate::options::all();
                 });
                 evaluate_nix(path)
             })?;
