@@ -35,6 +35,28 @@ const DIR_MODE: u32 = 0o755;
 /// Replaces the directory `out` with one holding exactly `files`
 /// (name, contents). Names are plain file names chosen by the renderers.
 pub fn replace(out: &Path, files: &[(String, String)]) -> Result<(), Error> {
+    let staged = stage(out)?;
+    for (file, text) in files {
+        staged.write(file, text)?;
+    }
+    staged.commit()
+}
+
+/// A new tree for `out` being written in its hidden sibling: files are
+/// added as they are ready, and [`Staged::commit`] swaps the tree in.
+/// Dropped without a commit, the sibling is removed and `out` is untouched.
+pub struct Staged {
+    parent_dir: File,
+    parent: PathBuf,
+    name: OsString,
+    tmp: PathBuf,
+    out: PathBuf,
+    committed: bool,
+}
+
+/// Starts replacing `out`: takes the parent's lock, clears what killed runs
+/// left, and creates the hidden sibling the new tree is written in.
+pub fn stage(out: &Path) -> Result<Staged, Error> {
     let name = out
         .file_name()
         .filter(|n| *n != OsStr::new(".") && *n != OsStr::new(".."))
@@ -63,24 +85,38 @@ pub fn replace(out: &Path, files: &[(String, String)]) -> Result<(), Error> {
 
     let tmp = sibling(&parent, &name, "tmp");
     std::fs::DirBuilder::new().mode(0o700).create(&tmp).map_err(|e| Error::io(&parent, e))?;
-    if let Err(e) = fill(&tmp, files) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    let swapped = swap_in(&parent_dir, &parent, &name, &tmp, out);
-    if swapped.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    swapped
+    Ok(Staged { parent_dir, parent, name, tmp, out: out.to_path_buf(), committed: false })
 }
 
-/// Writes the files, sets the directory's mode, and flushes it all to disk.
-fn fill(tmp: &Path, files: &[(String, String)]) -> Result<(), Error> {
-    for (file, text) in files {
-        let p = tmp.join(file);
+impl Staged {
+    /// Writes one file of the new tree.
+    pub fn write(&self, file: &str, text: &str) -> Result<(), Error> {
+        let p = self.tmp.join(file);
         let mut f = File::create(&p).map_err(|e| Error::io(&p, e))?;
-        f.write_all(text.as_bytes()).map_err(|e| Error::io(&p, e))?;
+        f.write_all(text.as_bytes()).map_err(|e| Error::io(&p, e))
     }
+
+    /// Sets the tree's mode, flushes it to disk and swaps it in.
+    pub fn commit(mut self) -> Result<(), Error> {
+        seal(&self.tmp)?;
+        let swapped = swap_in(&self.parent_dir, &self.parent, &self.name, &self.tmp, &self.out);
+        // On success `swap_in` has removed the previous tree; on failure
+        // `Drop` removes the sibling, whatever it holds by then.
+        self.committed = swapped.is_ok();
+        swapped
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+/// Sets the directory's mode and flushes it all to disk.
+fn seal(tmp: &Path) -> Result<(), Error> {
     std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(DIR_MODE)).map_err(|e| Error::io(tmp, e))?;
     let dir = File::open(tmp).map_err(|e| Error::io(tmp, e))?;
     // One flush of the filesystem holding the new tree: every file's data

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::dates::Date;
-use crate::document::{self, Document};
+use crate::document::{self, Deployment, Document};
 use crate::error::{exit, Error};
 use crate::output;
 use crate::policy::{self, Report};
@@ -149,15 +149,20 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Render { input, out, mattermost_bin, helper_bin, install_dir, mut evidence } => {
             evidence.out = Some(out.clone());
-            let Some(checked) = check(&input)? else {
+            // The deployable files need the effective configuration only: they
+            // are built while the policy is judged, and dropped if it fails.
+            let deployable = |d: &Deployment, config: &Value| {
+                let artifact_dir = install_dir.unwrap_or_else(|| d.baremetal.install_dir.clone());
+                render::artifacts(d, config, &Binaries { mattermost: mattermost_bin, helper: helper_bin, artifact_dir })
+            };
+            let Some((checked, artifacts)) = check_with(&input, Some(deployable))? else {
                 output::stdout(&disabled(format))?;
                 output::stderr(&format!("nothing written to {}", out.display()));
                 return Ok(exit::OK);
             };
             output::stdout(&outcomes(&checked, format, &input))?;
             finish(&checked.report)?;
-            let install_dir = install_dir.unwrap_or_else(|| checked.doc.secure_mattermost.baremetal.install_dir.clone());
-            let bins = Binaries { mattermost: mattermost_bin, helper: helper_bin, artifact_dir: install_dir };
+            let mut files = artifacts.unwrap_or_else(|| Ok(Vec::new()))?;
             let scan = crate::evidence::scan(&checked.doc, checked.today, &evidence)?;
             let ctx = crate::evidence::Context {
                 report: &checked.report,
@@ -165,10 +170,9 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
                 provenance: crate::evidence::provenance(&checked.doc, checked.today),
                 scan: scan.as_ref(),
             };
-            // The deployable files and each evidence file are independent:
-            // built side by side, then joined in a fixed order.
+            // Each evidence file is independent of the others: built side by
+            // side, then joined in a fixed order after the deployable files.
             let mut jobs: Vec<crate::evidence::Job> = vec![
-                Box::new(|| render::artifacts(&checked.doc.secure_mattermost, &checked.config, &bins)),
                 Box::new(|| Ok(vec![("outcomes.json".into(), outcomes_json(&checked))])),
                 Box::new(|| {
                     let d = &checked.doc.secure_mattermost;
@@ -176,12 +180,24 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
                 }),
             ];
             jobs.extend(crate::evidence::jobs(&ctx));
-            let mut files = Vec::new();
-            for part in crate::parallel::map(&jobs, |job| job()) {
+            // Files go into the new tree as they are ready, while the workers
+            // build the rest.
+            let staged = crate::atomic_dir::stage(&out)?;
+            let mut written = 0;
+            let mut write_new = |files: &[(String, String)]| -> Result<(), Error> {
+                for (name, text) in &files[written..] {
+                    staged.write(name, text)?;
+                }
+                written = files.len();
+                Ok(())
+            };
+            crate::parallel::ordered(&jobs, crate::parallel::workers(jobs.len()), jobs.len(), |job| job(), |part| {
                 files.extend(part?);
-            }
+                write_new(&files)
+            })?;
             crate::evidence::sign(&mut files, &evidence)?;
-            crate::atomic_dir::replace(&out, &files)?;
+            write_new(&files)?;
+            staged.commit()?;
             output::stderr(&format!("wrote {} artifact(s) to {}", files.len(), out.display()));
             // The process ends next: freeing the output piece by piece first
             // would only cost time.
@@ -251,7 +267,6 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 
 struct Checked {
     doc: Document,
-    config: Value,
     report: Report,
     today: Date,
 }
@@ -288,6 +303,12 @@ fn disabled(format: Format) -> String {
 /// Reads and checks the declaration. `None` when it is disabled
 /// (`enable = false`): then nothing is checked or written.
 fn check(input: &InputArgs) -> Result<Option<Checked>, Error> {
+    Ok(check_with(input, None::<fn(&Deployment, &Value)>)?.map(|(checked, _)| checked))
+}
+
+/// [`check`], running `side` on the deployment and its effective
+/// configuration on another thread while the policy is judged.
+fn check_with<T: Send>(input: &InputArgs, side: Option<impl FnOnce(&Deployment, &Value) -> T + Send>) -> Result<Option<(Checked, Option<T>)>, Error> {
     let today = match &input.today {
         Some(t) => Date::parse(t).ok_or_else(|| Error::Today { value: t.clone() })?,
         None => Date::today_utc(),
@@ -318,14 +339,25 @@ fn check(input: &InputArgs) -> Result<Option<Checked>, Error> {
     }
     let catalog = Catalog::load();
     let eff = effective::build(&doc.secure_mattermost, catalog)?;
-    let report = policy::evaluate(catalog, &doc.secure_mattermost, &raw["secureMattermost"], &eff.config, today)?;
+    let judge = || policy::evaluate(catalog, &doc.secure_mattermost, &raw["secureMattermost"], &eff.config, today);
+    let (report, side) = match side {
+        None => (judge()?, None),
+        Some(side) => {
+            let (report, side) = std::thread::scope(|s| {
+                let other = s.spawn(|| side(&doc.secure_mattermost, &eff.config));
+                let report = judge();
+                (report, other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            });
+            (report?, Some(side))
+        }
+    };
     for (r, w) in report.warnings() {
         output::stderr(&format!("warning[{}]: {w}", r.id));
     }
     for r in report.results.iter().filter(|r| r.outcome.is_failure()) {
         output::stderr(&format!("{:?}", miette::Report::new(policy::Finding(r.clone()))));
     }
-    Ok(Some(Checked { doc, config: eff.config, report, today }))
+    Ok(Some((Checked { doc, report, today }, side)))
 }
 
 pub(crate) fn evaluate_nix(path: &Path) -> Result<Value, Error> {
