@@ -41,7 +41,7 @@ if ((quick)); then
   audit_ns="1 10 100 1000" lint_ns="10 100 1000" decl_ks="10 100 1000" import_ks="10 100"
 else
   runs=10 warm=2 big_runs=3
-  audit_ns="1 10 100 1000 10000" lint_ns="10 100 1000 10000" decl_ks="10 100 1000 10000" import_ks="10 100 1000"
+  audit_ns="1 10 100 1000 10000" lint_ns="10 100 1000 10000" decl_ks="10 100 1000 10000" import_ks="10 100 1000 3000"
 fi
 
 step "tools"
