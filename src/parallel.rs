@@ -18,9 +18,10 @@ pub fn workers(items: usize) -> usize {
 }
 
 /// Runs `work` on every item on up to `workers` threads and passes each
-/// result to `sink` in the items' order. At most `window` results wait
-/// for `sink` at any time. The first error `sink` returns stops the
-/// workers and is returned; a panic in `work` is re-raised here.
+/// result to `sink` in the items' order. Workers take the items a few at a
+/// time (fewer wake-ups per item) and start no item more than `window`
+/// ahead of what `sink` has taken. The first error `sink` returns stops
+/// the workers and is returned; a panic in `work` is re-raised here.
 pub fn ordered<T, R, E>(
     items: &[T],
     workers: usize,
@@ -37,6 +38,8 @@ where
         return items.iter().try_for_each(|item| sink(work(item)));
     }
     let window = window.max(workers);
+    // Small enough that every worker has several chunks in the window.
+    let chunk = (window / (workers * 4)).max(1);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     // How many results `sink` has taken: a worker claims item i only once
@@ -48,7 +51,7 @@ where
         let _guard = taken.lock();
         advanced.notify_all();
     };
-    let (tx, rx) = mpsc::channel::<(usize, R)>();
+    let (tx, rx) = mpsc::channel::<(usize, Vec<R>)>();
     std::thread::scope(|s| {
         let mut started = 0;
         for _ in 0..workers {
@@ -58,17 +61,25 @@ where
                 // A panicking worker wakes the others, so none waits for its result.
                 let _on_panic = OnPanic(halt);
                 loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= items.len() {
+                    let start = next.fetch_add(chunk, Ordering::SeqCst);
+                    if start >= items.len() {
                         return;
                     }
                     {
+                        // The chunk `sink` waits for always starts at `taken`, so it never waits here.
                         let mut t = taken.lock().unwrap_or_else(|p| p.into_inner());
-                        while i >= *t + window && !stop.load(Ordering::SeqCst) {
+                        while start >= *t + window && !stop.load(Ordering::SeqCst) {
                             t = advanced.wait(t).unwrap_or_else(|p| p.into_inner());
                         }
                     }
-                    if stop.load(Ordering::SeqCst) || tx.send((i, work(&items[i]))).is_err() {
+                    let mut results = Vec::with_capacity(chunk);
+                    for item in &items[start..(start + chunk).min(items.len())] {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        results.push(work(item));
+                    }
+                    if tx.send((start, results)).is_err() {
                         return;
                     }
                 }
@@ -76,7 +87,7 @@ where
             started += usize::from(spawned.is_ok());
         }
         drop(tx);
-        let mut pending: BTreeMap<usize, R> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, Vec<R>> = BTreeMap::new();
         let mut done = 0usize;
         let mut result = Ok(());
         // With no worker started, everything is done on this thread.
@@ -85,12 +96,17 @@ where
             done = items.len();
         }
         while done < items.len() && result.is_ok() {
-            let Ok((i, r)) = rx.recv() else { break };
-            pending.insert(i, r);
-            while let Some(r) = pending.remove(&done) {
-                done += 1;
-                if let Err(e) = sink(r) {
-                    result = Err(e);
+            let Ok((start, results)) = rx.recv() else { break };
+            pending.insert(start, results);
+            while let Some(results) = pending.remove(&done) {
+                for r in results {
+                    done += 1;
+                    if let Err(e) = sink(r) {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                if result.is_err() {
                     break;
                 }
                 *taken.lock().unwrap_or_else(|p| p.into_inner()) = done;
@@ -144,12 +160,13 @@ mod tests {
         let items: Vec<usize> = (0..500).collect();
         let running = AtomicUsize::new(0);
         let mut seen = Vec::new();
-        ordered(&items, 4, 8, |&i| {
+        // Window 64 on 2 workers: chunks of 8 items.
+        ordered(&items, 2, 64, |&i| {
             running.fetch_add(1, Ordering::SeqCst);
             i
         }, |i| {
-            // Claimed so far never runs more than the window ahead of what was taken.
-            assert!(running.load(Ordering::SeqCst) <= seen.len() + 8 + 4, "window exceeded at {i}");
+            // Started so far: never more than the window (and a chunk per worker) ahead of what was taken.
+            assert!(running.load(Ordering::SeqCst) <= seen.len() + 64 + 2 * 8, "window exceeded at {i}");
             seen.push(i);
             Ok::<(), ()>(())
         })
