@@ -10,7 +10,7 @@ use std::sync::{Condvar, Mutex};
 
 /// Stack of a worker thread: as large as a main thread's usual 8 MiB
 /// (parsers recurse with the nesting of their input).
-pub const WORKER_STACK: usize = 8 << 20;
+const WORKER_STACK: usize = 8 << 20;
 
 /// Worker threads for `items` pieces of work: the available cores, at most 8.
 pub fn workers(items: usize) -> usize {

@@ -43,19 +43,13 @@ pub(crate) fn word(o: Outcome) -> &'static str {
     }
 }
 
-/// The outcome table printed by `check` and `render`.
 /// `text` left-aligned in `width` characters, as `{:<width}` writes it.
 fn pad(out: &mut String, text: &str, width: usize) {
-    const SPACES: &str = "                                                                ";
     out.push_str(text);
-    let mut missing = width.saturating_sub(text.chars().count());
-    while missing > 0 {
-        let n = missing.min(SPACES.len());
-        out.push_str(&SPACES[..n]);
-        missing -= n;
-    }
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(text.chars().count())));
 }
 
+/// The outcome table printed by `check` and `render`.
 pub fn table(report: &Report) -> String {
     let mut rows: Vec<_> = report.results.iter().collect();
     rows.sort_by_key(|r| match r.outcome {

@@ -95,7 +95,7 @@ pub fn generate(cargo_lock: &str, cargo_toml: &str, root_name: &str, root_versio
         let version = parts.next();
         pkgs.iter().find(|p| p.name == name && version.is_none_or(|v| p.version == v))
     };
-        let root = pkgs.iter().find(|p| p.name == root_name && p.source.is_none());
+    let root = pkgs.iter().find(|p| p.name == root_name && p.source.is_none());
     let runtime = runtime_dependencies(cargo_toml);
     let mut seen: Vec<&LockPackage> = Vec::new();
     let mut stack: Vec<&LockPackage> = root
@@ -109,7 +109,7 @@ pub fn generate(cargo_lock: &str, cargo_toml: &str, root_name: &str, root_versio
         stack.extend(p.deps.iter().filter_map(|d| find(d)));
     }
     seen.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
-    let root_ref = format!("pkg:cargo/{root_name}@{}", root_version);
+    let root_ref = format!("pkg:cargo/{root_name}@{root_version}");
     let components: Vec<Value> = seen
         .iter()
         .map(|p| {
@@ -143,4 +143,3 @@ pub fn generate(cargo_lock: &str, cargo_toml: &str, root_name: &str, root_versio
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
-
