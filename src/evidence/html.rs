@@ -1,11 +1,10 @@
 //! report.html: the same content as report.md as one self-contained,
 //! printable page (inline style, no script, no external resource).
 
-use crate::catalog::Catalog;
 use crate::policy::{label, Outcome, RuleResult};
 
 use super::report::{outcome_with_reason, waiver_flags, waiver_status};
-use super::{controls_by_family, evidence_lines, family_name, Context};
+use super::{families, evidence_lines, family_name, Context};
 
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -42,7 +41,6 @@ fn class(o: Outcome) -> &'static str {
 
 pub fn render(ctx: &Context) -> String {
     let d = ctx.deployment;
-    let catalog = Catalog::load();
     let mut o = String::new();
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     // No resource may be fetched, whatever a value contains.
@@ -57,7 +55,7 @@ pub fn render(ctx: &Context) -> String {
     o.push_str(&format!("<p id=\"outcome\"><strong>Outcome:</strong> {}</p>\n", esc(&super::outcome_sentence(ctx))));
 
     o.push_str("<h2 id=\"controls\">Controls</h2>\n");
-    for (fam, controls) in controls_by_family(catalog) {
+    for (fam, controls) in families() {
         o.push_str(&format!(
             "<section class=\"family\" id=\"family-{fam}\">\n<h3>{} — {}</h3>\n<table>\n<thead><tr><th>Control</th><th>Rule</th><th>Outcome</th><th>Evidence</th></tr></thead>\n<tbody>\n",
             esc(&fam.to_uppercase()),

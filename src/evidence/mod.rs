@@ -148,6 +148,13 @@ pub fn family_of(control: &str) -> &str {
 /// A family prefix (`ac`) and its controls, each with the rules mapped to it.
 pub type Family<'a> = (String, Vec<(String, Vec<&'a crate::catalog::Rule>)>);
 
+/// [`controls_by_family`] of the compiled-in catalog, grouped once per
+/// process (four evidence files walk it).
+pub fn families() -> &'static [Family<'static>] {
+    static FAMILIES: std::sync::OnceLock<Vec<Family<'static>>> = std::sync::OnceLock::new();
+    FAMILIES.get_or_init(|| controls_by_family(Catalog::load()))
+}
+
 /// Catalog control ids (lower case, `ac-2.1`) grouped by family, sorted by
 /// family then control number; each with the rules mapped to it in catalog order.
 pub fn controls_by_family(catalog: &Catalog) -> Vec<Family<'_>> {

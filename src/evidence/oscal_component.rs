@@ -4,17 +4,15 @@
 
 use serde_json::{json, Value};
 
-use crate::catalog::Catalog;
 use crate::policy::label;
 
 use super::oscal_common::{id, metadata, pretty, prop, SP800_53_CATALOG};
-use super::{controls_by_family, evidence_lines, outcome_word, Context};
+use super::{families, evidence_lines, outcome_word, Context};
 
 pub fn render(ctx: &Context) -> String {
-    let catalog = Catalog::load();
     let d = ctx.deployment;
     let mut reqs = Vec::new();
-    for (_, controls) in controls_by_family(catalog) {
+    for (_, controls) in families() {
         for (control, rules) in controls {
             let mut lines = Vec::new();
             let mut props = Vec::new();

@@ -1,9 +1,8 @@
 //! report.md: the assessor's reading of the check, per SP 800-53 family.
 
-use crate::catalog::Catalog;
 use crate::policy::{label, Outcome, RuleResult};
 
-use super::{controls_by_family, evidence_lines, family_name, outcome_word, Context};
+use super::{families, evidence_lines, family_name, outcome_word, Context};
 
 /// Markdown table cells: no line breaks, pipes escaped.
 fn cell(s: &str) -> String {
@@ -25,7 +24,6 @@ pub fn outcome_with_reason(r: &RuleResult) -> String {
 
 pub fn markdown(ctx: &Context) -> String {
     let d = ctx.deployment;
-    let catalog = Catalog::load();
     let mut o = String::new();
     o.push_str(&format!("# Security assessment evidence: {}\n\n", cell(&d.domain)));
     o.push_str("## Deployment\n\n| | |\n|---|---|\n");
@@ -35,7 +33,7 @@ pub fn markdown(ctx: &Context) -> String {
     o.push_str(&format!("\n**Outcome:** {}\n\n", super::outcome_sentence(ctx)));
 
     o.push_str("## Controls\n\n");
-    for (fam, controls) in controls_by_family(catalog) {
+    for (fam, controls) in families() {
         o.push_str(&format!("### {} — {}\n\n", fam.to_uppercase(), family_name(&fam)));
         o.push_str("| Control | Rule | Outcome | Evidence |\n|---|---|---|---|\n");
         for (control, rules) in controls {

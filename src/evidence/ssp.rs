@@ -4,11 +4,10 @@
 
 use serde_json::{json, Value};
 
-use crate::catalog::Catalog;
 use crate::policy::{label, Outcome, RuleResult};
 
 use super::oscal_common::{id, metadata, pretty, prop, SP800_53_MODERATE};
-use super::{controls_by_family, evidence_lines, outcome_token, outcome_word, Context};
+use super::{families, evidence_lines, outcome_token, outcome_word, Context};
 
 /// Implementation status of a control from its rules' outcomes: every rule
 /// passes → implemented; all n/a → not-applicable; otherwise partial (waived,
@@ -26,12 +25,11 @@ pub fn status(results: &[&RuleResult]) -> &'static str {
 }
 
 pub fn render(ctx: &Context) -> String {
-    let catalog = Catalog::load();
     let d = ctx.deployment;
     let this_system = id(ctx, &["ssp", "component", "this-system"]);
     let server = id(ctx, &["ssp", "component", "mattermost"]);
     let mut reqs = Vec::new();
-    for (_, controls) in controls_by_family(catalog) {
+    for (_, controls) in families() {
         for (control, rules) in controls {
             let results: Vec<&RuleResult> =
                 rules.iter().filter_map(|rule| ctx.report.results.iter().find(|x| x.id == rule.id)).collect();

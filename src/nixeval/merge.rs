@@ -358,7 +358,10 @@ impl Eval {
             TypeKind::PositiveInt => matches!(v, Value::Int(i) if *i > 0),
             TypeKind::Port => matches!(v, Value::Int(i) if (0..=65535).contains(i)),
             TypeKind::Enum(values) => values.iter().any(|j| json_equals(v, j)),
-            TypeKind::StrMatching(re) => matches!(v, Value::Str(s) if re.is_match(s.as_bytes())),
+            TypeKind::StrMatching(p) => match v {
+                Value::Str(s) => p.regex()?.is_match(s.as_bytes()),
+                _ => false,
+            },
             TypeKind::NullOr(e) => matches!(v, Value::Null) || self.check(*e, v)?,
             TypeKind::ListOf(_) => matches!(v, Value::List(_)),
             TypeKind::AttrsOf(_) => matches!(v, Value::Attrs(_)),

@@ -49,9 +49,11 @@ pub fn evaluate_file(path: &Path) -> Result<serde_json::Value, NixEvalError> {
 }
 
 fn evaluate(path: &Path) -> Result<serde_json::Value, NixEvalError> {
+    // The schema first: `render` and `check` load the catalog and its
+    // secret patterns on another thread meanwhile.
+    let schema = schema::Schema::get().map_err(|e| e.into_public(&source::SourceMap::default()))?;
     let secrets =
         secrets::get().map_err(|e| e.into_public(&source::SourceMap::default()))?;
-    let schema = schema::Schema::get().map_err(|e| e.into_public(&source::SourceMap::default()))?;
     let mut eval = eval::Eval::new(secrets, schema);
     let result = eval
         .top_level_system(path)

@@ -31,7 +31,7 @@ pub(crate) enum TypeKind {
     PositiveInt,
     Port,
     Enum(Vec<Json>),
-    StrMatching(Regex),
+    StrMatching(Pattern),
     NullOr(TypeId),
     ListOf(TypeId),
     AttrsOf(TypeId),
@@ -39,6 +39,27 @@ pub(crate) enum TypeKind {
     Submodule(SetId),
     AbsolutePathString,
     SecretTrap,
+}
+
+/// A `strMatching` pattern, compiled the first time a value is checked
+/// against it: a declaration sets few of the options that have one, and
+/// compiling them all would sit on every evaluation's start-up.
+pub(crate) struct Pattern {
+    source: String,
+    compiled: OnceLock<std::result::Result<Regex, String>>,
+}
+
+impl Pattern {
+    fn new(source: &str) -> Pattern {
+        Pattern { source: source.to_string(), compiled: OnceLock::new() }
+    }
+
+    pub fn regex(&self) -> Result<&Regex> {
+        self.compiled
+            .get_or_init(|| posix_match(&self.source).map_err(|e| format!("pattern {:?}: {e}", self.source)))
+            .as_ref()
+            .map_err(|e| Error::new(ErrorKind::Eval, format!("modules/options-schema.json: {e}")))
+    }
 }
 
 pub(crate) struct OptionDecl {
@@ -236,7 +257,7 @@ impl Schema {
                     .get("pattern")
                     .and_then(Json::as_str)
                     .ok_or("strMatching without pattern")?;
-                TypeKind::StrMatching(posix_match(p).map_err(|e| format!("pattern {p:?}: {e}"))?)
+                TypeKind::StrMatching(Pattern::new(p))
             }
             "nullOr" => TypeKind::NullOr(child(self, "elem")?),
             "listOf" => TypeKind::ListOf(child(self, "elem")?),
@@ -295,6 +316,30 @@ fn insert_option(
                 Node::Group(g) => insert_option(g, rest, decl),
                 _ => Err(format!("option `{first}` also has sub-options")),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Patterns compile lazily: this keeps a bad one in the compiled-in
+    /// schema a test failure, not an error some declaration meets later.
+    #[test]
+    fn every_pattern_compiles() {
+        let schema = Schema::get().unwrap_or_else(|e| panic!("{e:?}"));
+        let patterns: Vec<&Pattern> = schema
+            .types
+            .iter()
+            .filter_map(|t| match &t.kind {
+                TypeKind::StrMatching(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assert!(!patterns.is_empty(), "the schema has strMatching types");
+        for p in patterns {
+            assert!(p.regex().is_ok(), "{}", p.source);
         }
     }
 }
