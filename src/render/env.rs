@@ -25,6 +25,11 @@ pub fn var_value(v: &Value) -> String {
 
 /// Every leaf of `config` that differs from `defaults`, as dotted keys.
 pub fn changed(config: &Value, defaults: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
+    // An equal subtree has no differing leaf: skip it without building its
+    // keys' dotted names (most of the configuration keeps its defaults).
+    if config == defaults {
+        return;
+    }
     match (config, defaults) {
         (Value::Object(c), Value::Object(d)) if !c.is_empty() && !crate::defaults::is_free_form(prefix) => {
             for (k, v) in c {
@@ -221,5 +226,17 @@ mod tests {
         assert_eq!(var_name("ServiceSettings.SiteURL"), "MM_SERVICESETTINGS_SITEURL");
         assert_eq!(var_value(&json!(["a", "b"])), "a b");
         assert_eq!(var_value(&json!(false)), "false");
+    }
+
+    #[test]
+    fn changed_lists_only_differing_leaves() {
+        let defaults = json!({"A": {"X": 1, "Y": [1]}, "B": {"Z": "s"}, "C": {}});
+        let config = json!({"A": {"X": 2, "Y": [1]}, "B": {"Z": "s"}, "C": {}, "D": {"N": null, "T": true}});
+        let mut out = Vec::new();
+        changed(&config, &defaults, "", &mut out);
+        assert_eq!(out, vec![("A.X".to_string(), json!(2)), ("D".to_string(), json!({"N": null, "T": true}))]);
+        let mut none = Vec::new();
+        changed(&defaults, &defaults, "", &mut none);
+        assert!(none.is_empty());
     }
 }
